@@ -31,12 +31,19 @@
 
 namespace hub::kafka {
 
+// Receives the adapter's few operational log lines ("warning", "error"). Messages carry
+// only topic, partition, offset, group and librdkafka error names, never keys, values or
+// header contents, so they are safe for any sink. Called from librdkafka-serving threads
+// (the delivery thread or the thread running ConsumerLoop::Run): keep it cheap.
+using LogHook = std::function<void(std::string_view level, std::string_view message)>;
+
 struct Header {
   std::string key;
   std::string value;
 };
 
-// A record to publish.
+// A record to publish. An empty `key` is sent as a null key, so keyless records are spread
+// over partitions; `value` is sent as is (an empty value is not a null/tombstone).
 struct OutgoingRecord {
   std::string topic;
   std::string key;
@@ -67,6 +74,14 @@ struct ProducerConfig {
   absl::Duration linger = absl::Milliseconds(2);
   // How long a record may wait for acknowledgement before it is reported failed.
   absl::Duration delivery_timeout = absl::Seconds(30);
+  // How long Produce() keeps retrying while librdkafka's local queue is full (or while the
+  // handle is being recreated after a fatal error) before reporting kUnavailable.
+  absl::Duration enqueue_timeout = absl::Milliseconds(500);
+  // Bound on the flush done by the destructor; records still unacknowledged afterwards are
+  // reported failed (kUnavailable) rather than dropped.
+  absl::Duration shutdown_timeout = absl::Seconds(5);
+  // Operational log lines; default: none.
+  LogHook log;
   // Extra librdkafka properties, applied last (for tests and tuning).
   std::map<std::string, std::string> extra;
 };
@@ -84,10 +99,13 @@ class Producer {
   // Queues `record` for delivery. `on_delivery` is always called, also when queueing fails.
   virtual void Produce(OutgoingRecord record, DeliveryCallback on_delivery) = 0;
 
-  // Produces `record` and waits for its delivery report, at most `timeout`.
+  // Produces `record` and waits for its delivery report, at most `timeout`
+  // (kDeadlineExceeded after that; the record may still be delivered later). From inside a
+  // DeliveryCallback it returns kFailedPrecondition instead of deadlocking.
   virtual absl::Status ProduceSync(OutgoingRecord record, absl::Duration timeout) = 0;
 
-  // Waits until every queued record has a delivery report, at most `timeout`.
+  // Waits until every queued record has a delivery report, at most `timeout`
+  // (kDeadlineExceeded). From inside a DeliveryCallback it returns kFailedPrecondition.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
 };
 
@@ -107,6 +125,13 @@ struct ConsumerConfig {
   // Backoff between retries of a record whose handler failed transiently.
   absl::Duration retry_backoff_min = absl::Milliseconds(100);
   absl::Duration retry_backoff_max = absl::Seconds(5);
+  // How often stored offsets are committed in the background (auto.commit.interval.ms).
+  // Short, so a crash redelivers few records; revoke and Stop() also commit synchronously.
+  absl::Duration auto_commit_interval = absl::Milliseconds(500);
+  // How long one dead-letter write may take before it counts as a transient failure.
+  absl::Duration dead_letter_timeout = absl::Seconds(10);
+  // Operational log lines; default: none.
+  LogHook log;
   // Extra librdkafka properties, applied last.
   std::map<std::string, std::string> extra;
 };
@@ -121,11 +146,27 @@ struct ConsumerConfig {
 //    not stored, so after a restart it is delivered again. Handlers must be idempotent.
 using RecordHandler = std::function<absl::Status(const ConsumedRecord&)>;
 
+// A dead-letter record keeps the original key, value and headers (so it can be replayed
+// as is) and adds these headers, whose values are plain text:
+//  - hub_dl_reason: the handler's status, "INVALID_ARGUMENT: <message>". Handlers must
+//    keep personal data out of their status messages.
+//  - hub_dl_source_topic, hub_dl_source_partition, hub_dl_source_offset: where it came from.
+//  - hub_dl_group: the consumer group that gave up on it.
+inline constexpr char kDeadLetterReasonHeader[] = "hub_dl_reason";
+inline constexpr char kDeadLetterSourceTopicHeader[] = "hub_dl_source_topic";
+inline constexpr char kDeadLetterSourcePartitionHeader[] = "hub_dl_source_partition";
+inline constexpr char kDeadLetterSourceOffsetHeader[] = "hub_dl_source_offset";
+inline constexpr char kDeadLetterGroupHeader[] = "hub_dl_group";
+
 // Counters a consumer loop keeps; read them for metrics.
 struct ConsumerStats {
+  // Records whose handler returned OK.
   std::atomic<uint64_t> handled{0};
+  // Transient handler (or dead-letter write) failures, each followed by a retry.
   std::atomic<uint64_t> retried{0};
+  // Records written to the dead-letter topic.
   std::atomic<uint64_t> dead_lettered{0};
+  // Rebalance callbacks (assign, revoke or lost) this member went through.
   std::atomic<uint64_t> rebalances{0};
 };
 
@@ -135,7 +176,9 @@ class ConsumerLoop {
   virtual ~ConsumerLoop() = default;
 
   // Consumes and handles records until Stop() is called, then commits stored offsets and
-  // leaves the group cleanly. Returns an error only for a fatal consumer error.
+  // leaves the group cleanly. Returns an error only for a fatal consumer error (kInternal).
+  // The handler, rebalance handling and dead-letter writes all run on the calling thread.
+  // A loop runs once: a second call returns kFailedPrecondition.
   virtual absl::Status Run() = 0;
 
   // Asks Run() to return. Safe from any thread; idempotent.
@@ -152,8 +195,8 @@ class ConsumerLoop {
 // auto commit of stored offsets, commit on revoke and on stop). `dead_letter_producer`
 // must outlive the loop.
 absl::StatusOr<std::unique_ptr<ConsumerLoop>> CreateConsumerLoop(const ConsumerConfig& config,
-                                                                  RecordHandler handler,
-                                                                  Producer* dead_letter_producer);
+                                                                 RecordHandler handler,
+                                                                 Producer* dead_letter_producer);
 
 // How one topic is created.
 struct TopicSpec {

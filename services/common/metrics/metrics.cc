@@ -117,6 +117,13 @@ void Registry::AddCallbackGauge(const std::string& name, const std::string& help
   entry.callback = std::move(read);
 }
 
+void Registry::AddCallbackCounter(const std::string& name, const std::string& help,
+                                  std::function<double()> read, Labels labels) {
+  absl::MutexLock lock(&mu_);
+  Entry& entry = Add(name, help, "counter", std::move(labels));
+  entry.callback = std::move(read);
+}
+
 Histogram* Registry::AddHistogram(const std::string& name, const std::string& help,
                                   std::vector<double> bounds, Labels labels) {
   absl::MutexLock lock(&mu_);

@@ -71,6 +71,9 @@ class Registry {
   // A gauge whose value is read from `read` at each scrape (e.g. a consumer's lag).
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> read, Labels labels = {});
+  // A counter whose value is read from `read` at each scrape (e.g. a loop's own stats).
+  void AddCallbackCounter(const std::string& name, const std::string& help,
+                          std::function<double()> read, Labels labels = {});
   Histogram* AddHistogram(const std::string& name, const std::string& help,
                           std::vector<double> bounds, Labels labels = {});
 

@@ -79,7 +79,14 @@ class RedisClient {
   virtual absl::Status Ping() = 0;
 };
 
-// Connects (at least one connection must succeed, else kUnavailable naming host:port).
+// kInvalidArgument naming the field when `config` cannot work: port outside 1..65535,
+// pool_size outside 1..64, an empty host, or a timeout that is not positive and finite.
+// CreateRedisClient calls it; `main` may call it first to refuse bad flags early.
+absl::Status ValidateRedisConfig(const RedisConfig& config);
+
+// Validates `config`, then connects (at least one connection must succeed, else kUnavailable
+// naming host:port). The other pool_size - 1 connections are made now when possible and
+// otherwise on first use. Destroy the client only after every call on it has returned.
 absl::StatusOr<std::unique_ptr<RedisClient>> CreateRedisClient(const RedisConfig& config);
 
 }  // namespace hub::redis

@@ -1,0 +1,82 @@
+// The live view of each case in Redis: its current state and the history of every step
+// the services recorded.
+//
+// Keys (all of one case share the hash tag {<case id>}, so the recording script touches a
+// single Redis Cluster slot):
+//   <ns>:case:{<id>}          hash: stage, stage_name, version, updated_at, and attributes
+//                             such as priority, provider_id, referral_due
+//   <ns>:case:{<id>}:history  list: one JSON object per recorded step, oldest first
+//   <ns>:case:{<id>}:events   set: the event ids already applied to this case
+//   <ns>:cases:recent         sorted set: case ids by last update (for listing)
+//
+// RecordStep is idempotent and fenced: an event id already applied changes nothing, and a
+// step from an earlier stage (a late redelivery) is added to the history but never
+// overwrites the attributes of a later stage. One round trip per step (a pipeline of the
+// script and the index update). Everything here can be rebuilt from the Kafka topics.
+//
+// Thread-safe (the Redis client is).
+#ifndef HUB_SERVICES_COMMON_CASESTATE_CASE_STORE_H_
+#define HUB_SERVICES_COMMON_CASESTATE_CASE_STORE_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "hub/cases/v1/cases.pb.h"
+#include "services/common/redis/redis_client.h"
+
+namespace hub::casestate {
+
+// One step a service recorded for a case.
+struct CaseStep {
+  std::string case_id;
+  hub::cases::v1::Stage stage = hub::cases::v1::STAGE_UNSPECIFIED;
+  // "intake", "triage", "routing", "notification".
+  std::string service;
+  // The CloudEvents id of the event that caused this step.
+  std::string event_id;
+  absl::Time recorded_at;
+  // Short and PII-free: e.g. "priority enhanced; referral due 2026-11-27T23:59:00Z".
+  std::string detail;
+  // Attributes to set on the case when this step is the furthest yet.
+  std::vector<std::pair<std::string, std::string>> attributes;
+};
+
+class CaseStore {
+ public:
+  // `redis` must outlive the store. `ns` prefixes every key.
+  CaseStore(redis::RedisClient* redis, std::string ns);
+
+  // Records `step`. Returns true if it was new, false if its event id was already applied.
+  // kInvalidArgument for a step without case id, event id or stage; kUnavailable when Redis
+  // is unreachable (retry: the call is idempotent).
+  absl::StatusOr<bool> RecordStep(const CaseStep& step);
+
+  // The case with its history, or nullopt if the hub has no record of it.
+  absl::StatusOr<std::optional<hub::cases::v1::CaseState>> Get(absl::string_view case_id);
+
+  // The `limit` most recently updated cases, newest first, without history.
+  absl::StatusOr<std::vector<hub::cases::v1::CaseState>> ListRecent(int limit);
+
+  // Key names, for documentation, tools and tests.
+  std::string StateKey(absl::string_view case_id) const;
+  std::string HistoryKey(absl::string_view case_id) const;
+  std::string EventsKey(absl::string_view case_id) const;
+  std::string RecentKey() const;
+
+ private:
+  redis::RedisClient* redis_;
+  std::string ns_;
+};
+
+// Case ids are opaque: "c_" and 24 lower-case hex digits. kInvalidArgument otherwise (so a
+// caller cannot smuggle key syntax such as '}' into a key).
+absl::Status ValidateCaseId(absl::string_view case_id);
+
+}  // namespace hub::casestate
+
+#endif  // HUB_SERVICES_COMMON_CASESTATE_CASE_STORE_H_

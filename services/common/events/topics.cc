@@ -1,0 +1,37 @@
+#include "services/common/events/topics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace hub::events {
+namespace {
+
+constexpr int64_t kDeadLetterRetentionMs = int64_t{30} * 24 * 60 * 60 * 1000;
+
+}  // namespace
+
+TopicNames Topics(absl::string_view ns) {
+  return TopicNames{
+      absl::StrCat(ns, ".intake.crime-reported.v1"),
+      absl::StrCat(ns, ".triage.needs-assessed.v1"),
+      absl::StrCat(ns, ".routing.referral-routed.v1"),
+      absl::StrCat(ns, ".notification.recorded.v1"),
+      absl::StrCat(ns, ".deadletter.v1"),
+  };
+}
+
+std::vector<kafka::TopicSpec> TopicSpecs(absl::string_view ns) {
+  TopicNames names = Topics(ns);
+  return {
+      {names.crime_reported, kEventTopicPartitions, "delete", -1},
+      {names.needs_assessed, kEventTopicPartitions, "delete", -1},
+      {names.referral_routed, kEventTopicPartitions, "delete", -1},
+      {names.notification_recorded, kEventTopicPartitions, "delete", -1},
+      {names.dead_letter, 1, "delete", kDeadLetterRetentionMs},
+  };
+}
+
+std::string ConsumerGroup(absl::string_view ns, absl::string_view service) {
+  return absl::StrCat(ns, ".", service);
+}
+
+}  // namespace hub::events

@@ -1,0 +1,47 @@
+// The hub's topics and event types: one place that names them, for every service, the
+// topic-creating tool and the tests.
+//
+// Topic names are "<namespace>.<stage>.<event>.v1"; the namespace ("hub" by default) lets
+// several stacks share one broker. Every event topic is keyed by case id, so all events of
+// one case land on one partition, in order. Event topics are the system of record: they
+// keep records forever (retention.ms=-1); erasure works by destroying the victim's data key
+// (crypto-shredding), not by deleting records.
+#ifndef HUB_SERVICES_COMMON_EVENTS_TOPICS_H_
+#define HUB_SERVICES_COMMON_EVENTS_TOPICS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "services/common/kafka/kafka.h"
+
+namespace hub::events {
+
+// ce_type values.
+inline constexpr char kCrimeReportedType[] = "uk.victimhub.intake.crime_reported.v1";
+inline constexpr char kNeedsAssessedType[] = "uk.victimhub.triage.needs_assessed.v1";
+inline constexpr char kReferralRoutedType[] = "uk.victimhub.routing.referral_routed.v1";
+inline constexpr char kNotificationRecordedType[] = "uk.victimhub.notification.recorded.v1";
+
+// Partitions of each event topic: the most instances of one service that can share work.
+inline constexpr int kEventTopicPartitions = 6;
+
+struct TopicNames {
+  std::string crime_reported;
+  std::string needs_assessed;
+  std::string referral_routed;
+  std::string notification_recorded;
+  std::string dead_letter;
+};
+
+TopicNames Topics(absl::string_view ns);
+
+// How each topic is created (partitions, cleanup policy, retention).
+std::vector<kafka::TopicSpec> TopicSpecs(absl::string_view ns);
+
+// The consumer group of a service: "<namespace>.<service>".
+std::string ConsumerGroup(absl::string_view ns, absl::string_view service);
+
+}  // namespace hub::events
+
+#endif  // HUB_SERVICES_COMMON_EVENTS_TOPICS_H_

@@ -1,0 +1,14 @@
+// hub-triage: the Initial Victim Needs Assessment stage.
+#include "services/common/runtime/service_runtime.h"
+#include "services/triage/triage_service.h"
+
+int main(int argc, char** argv) {
+  hub::runtime::ServiceSpec spec;
+  spec.name = "triage";
+  spec.defaults = {{"127.0.0.1", 50052}, {"127.0.0.1", 19102}};
+  spec.factory = [](hub::runtime::ServiceContext& context)
+      -> absl::StatusOr<std::unique_ptr<hub::runtime::Service>> {
+    return std::make_unique<hub::triage::TriageService>(context);
+  };
+  return hub::runtime::RunService(argc, argv, spec);
+}
