@@ -28,5 +28,7 @@ function(hub_test name)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "HUB_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
+    DISCOVERY_TIMEOUT 60)
 endfunction()
