@@ -21,9 +21,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
 #include "services/common/kafka/internal/rdkafka_util.h"
+#include "services/common/kafka/internal/testing_hooks.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/status/status_macros.h"
 
@@ -70,6 +72,8 @@ class ConsumerLoopImpl final : public ConsumerLoop,
   bool Ready() const override { return assigned_.load() && running_.load(); }
   const ConsumerStats& stats() const override { return stats_; }
 
+  absl::Status TriggerFatalError();
+
   void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                     std::vector<RdKafka::TopicPartition*>& partitions) override;
   void event_cb(RdKafka::Event& event) override;
@@ -82,6 +86,8 @@ class ConsumerLoopImpl final : public ConsumerLoop,
   };
 
   void Handle(RdKafka::Message& message);
+  // Rewinds the record's partition to `offset` so consume() returns that record again.
+  void SeekBack(const std::string& topic, int32_t partition, int64_t offset);
   absl::Status DeadLetter(const ConsumedRecord& record, const absl::Status& reason);
   void StoreOffset(const ConsumedRecord& record);
   void RetryLater(const ConsumedRecord& record, const absl::Status& status);
@@ -127,6 +133,8 @@ absl::Status ConsumerLoopImpl::Init() {
   HUB_RETURN_IF_ERROR(
       internal::SetProperty(*conf, "auto.commit.interval.ms",
                             internal::MillisecondsProperty(config_.auto_commit_interval)));
+  HUB_RETURN_IF_ERROR(internal::SetProperty(
+      *conf, "session.timeout.ms", internal::MillisecondsProperty(config_.session_timeout)));
   // A new group starts from the beginning: nothing published before it is lost.
   HUB_RETURN_IF_ERROR(internal::SetProperty(*conf, "auto.offset.reset", "earliest"));
   HUB_RETURN_IF_ERROR(internal::SetProperty(*conf, "enable.partition.eof", "false"));
@@ -216,6 +224,13 @@ void ConsumerLoopImpl::Handle(RdKafka::Message& message) {
   record.topic = message.topic_name();
   record.partition = message.partition();
   record.offset = message.offset();
+  if (auto retry = retries_.find({record.topic, record.partition});
+      retry != retries_.end() && record.offset > retry->second.offset) {
+    // The rewind to a failed record did not take (seek failed or raced a fetch): handling
+    // this later record could store an offset past the failed one, so rewind again.
+    SeekBack(record.topic, record.partition, retry->second.offset);
+    return;
+  }
   if (const std::string* key = message.key(); key != nullptr) {
     record.key = *key;
   }
@@ -307,17 +322,19 @@ void ConsumerLoopImpl::RetryLater(const ConsumedRecord& record, const absl::Stat
            absl::StrCat("kafka record ", PartitionName(record.topic, record.partition), "@",
                         record.offset, " failed transiently (",
                         absl::StatusCodeToString(status.code()), "); retrying"));
-  // Rewind so the next consume() returns this record again; prefetched later records of
-  // the partition are discarded by librdkafka.
-  const TopicPartitionPtr position(
-      RdKafka::TopicPartition::create(record.topic, record.partition, record.offset));
+  SeekBack(record.topic, record.partition, record.offset);
+  stop_notification_.WaitForNotificationWithTimeout(NextBackoff(state.attempts));
+}
+
+void ConsumerLoopImpl::SeekBack(const std::string& topic, int32_t partition, int64_t offset) {
+  // librdkafka discards the partition's prefetched later records on seek.
+  const TopicPartitionPtr position(RdKafka::TopicPartition::create(topic, partition, offset));
   if (RdKafka::ErrorCode err = consumer_->seek(*position, kSeekTimeoutMs);
       err != RdKafka::ERR_NO_ERROR) {
     log_.Log("warning", "seek",
-             absl::StrCat("kafka seek failed for ", PartitionName(record.topic, record.partition),
-                          ": ", internal::ErrorName(err)));
+             absl::StrCat("kafka seek failed for ", PartitionName(topic, partition), ": ",
+                          internal::ErrorName(err)));
   }
-  stop_notification_.WaitForNotificationWithTimeout(NextBackoff(state.attempts));
 }
 
 absl::Duration ConsumerLoopImpl::NextBackoff(int attempts) {
@@ -398,6 +415,12 @@ void ConsumerLoopImpl::event_cb(RdKafka::Event& event) {
   log_.Log("warning", name, absl::StrCat("kafka consumer error ", name));
 }
 
+absl::Status ConsumerLoopImpl::TriggerFatalError() {
+  const rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(
+      consumer_->c_ptr(), RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, "fatal error raised by a test");
+  return internal::ErrorToStatus(static_cast<RdKafka::ErrorCode>(err), "test fatal error");
+}
+
 absl::Status ValidateConfig(const ConsumerConfig& config, const RecordHandler& handler,
                             const Producer* dead_letter_producer) {
   if (config.bootstrap_servers.empty()) {
@@ -448,4 +471,15 @@ absl::StatusOr<std::unique_ptr<ConsumerLoop>> CreateConsumerLoop(const ConsumerC
   return loop;
 }
 
+namespace internal {
+
+absl::Status TriggerFatalErrorForTesting(ConsumerLoop& loop) {
+  auto* impl = dynamic_cast<ConsumerLoopImpl*>(&loop);
+  if (impl == nullptr) {
+    return absl::InvalidArgumentError("not a loop made by CreateConsumerLoop");
+  }
+  return impl->TriggerFatalError();
+}
+
+}  // namespace internal
 }  // namespace hub::kafka

@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "services/common/kafka/internal/mock_cluster.h"
+#include "services/common/kafka/internal/testing_hooks.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/status/status_matchers.h"
 
@@ -347,6 +348,18 @@ TEST_F(ConsumerLoopTest, StopInterruptsRetryBackoff) {
   loop->Stop();
   EXPECT_THAT(runner.Result(absl::Seconds(10)), Optional(IsOk()));
   EXPECT_LT(absl::Now() - stop_at, absl::Seconds(10));
+}
+
+TEST_F(ConsumerLoopTest, FatalConsumerErrorIsReturnedFromRun) {
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<ConsumerLoop> loop,
+      CreateConsumerLoop(
+          Config(), [](const ConsumedRecord&) { return absl::OkStatus(); }, &dead_letters_));
+  LoopRunner runner(loop.get());
+  ASSERT_TRUE(WaitUntil([&] { return loop->Ready(); }, absl::Seconds(15)));
+  ASSERT_THAT(internal::TriggerFatalErrorForTesting(*loop), IsOk());
+  EXPECT_THAT(runner.Result(absl::Seconds(10)),
+              Optional(StatusIs(absl::StatusCode::kInternal, HasSubstr("FENCED_INSTANCE_ID"))));
 }
 
 TEST_F(ConsumerLoopTest, RunTwiceIsRefused) {

@@ -80,6 +80,11 @@ struct ProducerConfig {
   // Bound on the flush done by the destructor; records still unacknowledged afterwards are
   // reported failed (kUnavailable) rather than dropped.
   absl::Duration shutdown_timeout = absl::Seconds(5);
+  // Topics this producer writes to. Their metadata is fetched when the handle is created:
+  // librdkafka before 2.10.1 holds the first record produced (with headers) to a topic it
+  // has no metadata for until its next 1-second timer (librdkafka #5032), which would add a
+  // second to the first event of every stage. Best effort: an unreachable broker only logs.
+  std::vector<std::string> topics;
   // Operational log lines; default: none.
   LogHook log;
   // Extra librdkafka properties, applied last (for tests and tuning).
@@ -91,7 +96,9 @@ class Producer {
  public:
   // Called exactly once per record: OK once the broker has durably stored it (acks=all),
   // otherwise the reason it was not. Runs on the producer's delivery thread: keep it short
-  // and never block on another Produce from inside it.
+  // and never block on another Produce from inside it. (Only records still unreported when
+  // the producer is destroyed are failed on the destroying thread, after the delivery
+  // thread stopped.)
   using DeliveryCallback = std::function<void(absl::Status)>;
 
   virtual ~Producer() = default;
@@ -128,6 +135,10 @@ struct ConsumerConfig {
   // How often stored offsets are committed in the background (auto.commit.interval.ms).
   // Short, so a crash redelivers few records; revoke and Stop() also commit synchronously.
   absl::Duration auto_commit_interval = absl::Milliseconds(500);
+  // How long the group waits for a silent member before giving its partitions to the
+  // others. Short, so a crashed instance's work moves on within seconds; the broker's
+  // group.min.session.timeout.ms (6 s by default) is the floor.
+  absl::Duration session_timeout = absl::Seconds(10);
   // How long one dead-letter write may take before it counts as a transient failure.
   absl::Duration dead_letter_timeout = absl::Seconds(10);
   // Operational log lines; default: none.

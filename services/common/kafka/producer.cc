@@ -2,12 +2,12 @@
 //
 // Design: a "generation" is one librdkafka handle plus the callbacks of the records queued
 // on it, keyed by the address of each callback's heap cell, which librdkafka carries as the
-// message opaque. A delivery report takes
-// its callback out of that map, so a callback can run at most once; whatever is still in
-// the map when a generation is destroyed is failed, so it runs at least once. A fatal
-// error makes the poll thread swap in a fresh generation and retire the old one (purge,
-// serve the purged reports, destroy), which is how in-flight records are failed instead of
-// dropped.
+// message opaque. A delivery report takes its callback out of that map, so a callback runs
+// at most once; whatever is still in the map when a generation is destroyed is failed, so
+// it runs at least once. A fatal error makes the delivery thread swap in a fresh generation
+// and retire the old one (purge, serve the purged reports, destroy), which is how in-flight
+// records are failed instead of dropped. Records that fail before reaching librdkafka are
+// queued for the delivery thread too, so callbacks never run inside the caller's Produce().
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -28,8 +28,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
-#include "services/common/kafka/internal/producer_testing.h"
 #include "services/common/kafka/internal/rdkafka_util.h"
+#include "services/common/kafka/internal/testing_hooks.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/status/status_macros.h"
 
@@ -39,6 +39,7 @@ namespace {
 using DeliveryCallback = Producer::DeliveryCallback;
 
 constexpr int kPollIntervalMs = 100;
+constexpr int kWarmTimeoutMs = 2000;
 // How long a retired generation is polled so the reports of its purged records run on the
 // delivery thread; whatever is left after that is failed by the generation's destructor.
 constexpr absl::Duration kRetireDrainTimeout = absl::Milliseconds(500);
@@ -93,8 +94,11 @@ class Generation final : public RdKafka::DeliveryReportCb, public RdKafka::Event
   void event_cb(RdKafka::Event& event) override;
 
  private:
+  void WarmTopics(const std::vector<std::string>& topics);
+
   ProducerImpl* const owner_;
   std::unique_ptr<RdKafka::Producer> handle_;
+  std::vector<std::unique_ptr<RdKafka::Topic>> warm_topics_;
   absl::Mutex mu_;
   absl::flat_hash_map<const void*, std::unique_ptr<DeliveryCallback>> pending_ ABSL_GUARDED_BY(mu_);
 };
@@ -119,6 +123,11 @@ class ProducerImpl final : public Producer {
   // through here exactly once.
   void Finish(const DeliveryCallback& callback, const absl::Status& status);
 
+  // Fails a record that never got (or will never get) a delivery report. The callback
+  // runs on the delivery thread like every other one: right away when called there,
+  // otherwise at the delivery thread's next wake-up (or by the destructor once it stopped).
+  void Reject(DeliveryCallback callback, absl::Status status) ABSL_LOCKS_EXCLUDED(rejected_mu_);
+
   // Asks the delivery thread to replace `generation` if it is still the current one.
   void RequestRecreate(const Generation* generation);
 
@@ -137,6 +146,7 @@ class ProducerImpl final : public Producer {
   bool OnDeliveryThread() const { return std::this_thread::get_id() == poll_thread_id_.load(); }
   void PollLoop();
   void Recreate();
+  void RunRejected() ABSL_LOCKS_EXCLUDED(rejected_mu_);
 
   const ProducerConfig config_;
   internal::RateLimitedLog log_;
@@ -149,6 +159,9 @@ class ProducerImpl final : public Producer {
   // Records accepted by Produce() whose callback has not returned yet; Flush waits for 0.
   absl::Mutex outstanding_mu_;
   int64_t outstanding_ ABSL_GUARDED_BY(outstanding_mu_) = 0;
+
+  absl::Mutex rejected_mu_;
+  std::vector<std::pair<DeliveryCallback, absl::Status>> rejected_ ABSL_GUARDED_BY(rejected_mu_);
 
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_polling_{false};
@@ -185,10 +198,32 @@ absl::Status Generation::Init(const ProducerConfig& config) {
   if (handle_ == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("kafka producer not created: ", errstr));
   }
+  WarmTopics(config.topics);
   return absl::OkStatus();
 }
 
+void Generation::WarmTopics(const std::vector<std::string>& topics) {
+  for (const std::string& name : topics) {
+    std::string errstr;
+    std::unique_ptr<RdKafka::Topic> topic(
+        RdKafka::Topic::create(handle_.get(), name, nullptr, errstr));
+    if (topic == nullptr) {
+      continue;
+    }
+    RdKafka::Metadata* metadata = nullptr;
+    RdKafka::ErrorCode error =
+        handle_->metadata(/*all_topics=*/false, topic.get(), &metadata, kWarmTimeoutMs);
+    delete metadata;
+    if (error != RdKafka::ERR_NO_ERROR) {
+      owner_->Log("warning", "warm", "kafka topic metadata not fetched at start");
+    }
+    // Kept open so librdkafka keeps the topic's partitions known.
+    warm_topics_.push_back(std::move(topic));
+  }
+}
+
 Generation::~Generation() {
+  warm_topics_.clear();  // Topic handles must go before the handle they belong to.
   // Destroying the handle discards whatever it still holds without delivery reports, so
   // the callbacks still registered are failed here: never dropped.
   handle_.reset();
@@ -198,7 +233,7 @@ Generation::~Generation() {
     leftovers.swap(pending_);
   }
   for (auto& [opaque, callback] : leftovers) {
-    owner_->Finish(*callback,
+    owner_->Reject(std::move(*callback),
                    absl::UnavailableError("kafka record not delivered: producer handle was "
                                           "shut down or replaced before a delivery report"));
   }
@@ -235,10 +270,9 @@ void Generation::dr_cb(RdKafka::Message& message) {
   if (err == RdKafka::ERR__FATAL) {
     owner_->RequestRecreate(this);
   }
-  owner_->Finish(
-      std::move(callback),
-      internal::ErrorToStatus(err, absl::StrCat("kafka delivery to topic ", message.topic_name(),
-                                                " partition ", message.partition())));
+  owner_->Finish(callback, internal::ErrorToStatus(
+                               err, absl::StrCat("kafka delivery to topic ", message.topic_name(),
+                                                 " partition ", message.partition())));
 }
 
 void Generation::event_cb(RdKafka::Event& event) {
@@ -286,17 +320,40 @@ ProducerImpl::~ProducerImpl() {
     absl::MutexLock lock(&generation_mu_);
     last = std::move(current_);
   }
-  // Destroying the last generation fails any record that is still unreported.
+  // Destroying the last generation fails any record that is still unreported; with the
+  // delivery thread gone, this thread runs those callbacks.
   last.reset();
+  RunRejected();
 }
 
 void ProducerImpl::PollLoop() {
   poll_thread_id_.store(std::this_thread::get_id());
   while (!stop_polling_.load()) {
     Current()->handle().poll(kPollIntervalMs);
+    RunRejected();
     if (recreate_requested_.exchange(false)) {
       Recreate();
     }
+  }
+}
+
+void ProducerImpl::Reject(DeliveryCallback callback, absl::Status status) {
+  if (OnDeliveryThread()) {
+    Finish(callback, status);
+    return;
+  }
+  absl::MutexLock lock(&rejected_mu_);
+  rejected_.emplace_back(std::move(callback), std::move(status));
+}
+
+void ProducerImpl::RunRejected() {
+  std::vector<std::pair<DeliveryCallback, absl::Status>> rejected;
+  {
+    absl::MutexLock lock(&rejected_mu_);
+    rejected.swap(rejected_);
+  }
+  for (const auto& [callback, status] : rejected) {
+    Finish(callback, status);
   }
 }
 
@@ -356,11 +413,12 @@ void ProducerImpl::Produce(OutgoingRecord record, DeliveryCallback on_delivery) 
     ++outstanding_;
   }
   if (shutting_down_.load()) {
-    Finish(on_delivery, absl::FailedPreconditionError("kafka producer is shutting down"));
+    Reject(std::move(on_delivery),
+           absl::FailedPreconditionError("kafka producer is shutting down"));
     return;
   }
   if (record.topic.empty()) {
-    Finish(on_delivery, absl::InvalidArgumentError("kafka record has no topic"));
+    Reject(std::move(on_delivery), absl::InvalidArgumentError("kafka record has no topic"));
     return;
   }
   const bool on_delivery_thread = OnDeliveryThread();
@@ -382,7 +440,7 @@ void ProducerImpl::Produce(OutgoingRecord record, DeliveryCallback on_delivery) 
     const bool retryable =
         err == RdKafka::ERR__QUEUE_FULL || (err == RdKafka::ERR__FATAL && !on_delivery_thread);
     if (!retryable || absl::Now() >= deadline) {
-      Finish(on_delivery,
+      Reject(std::move(on_delivery),
              internal::ErrorToStatus(err, absl::StrCat("kafka produce to topic ", record.topic)));
       return;
     }

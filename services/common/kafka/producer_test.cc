@@ -1,5 +1,6 @@
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -11,7 +12,7 @@
 #include "gtest/gtest.h"
 
 #include "services/common/kafka/internal/mock_cluster.h"
-#include "services/common/kafka/internal/producer_testing.h"
+#include "services/common/kafka/internal/testing_hooks.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/status/status_matchers.h"
 
@@ -109,6 +110,26 @@ TEST_F(ProducerTest, RecordWithoutTopicFailsWithInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(ProducerTest, ImmediateFailureIsReportedOnTheDeliveryThread) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Producer> producer, CreateProducer(Config()));
+  // A caller may hold a lock across Produce() that its callback also takes: the callback
+  // must not run inline on the calling thread, even when queueing fails at once.
+  absl::Mutex caller_lock;
+  absl::Notification done;
+  std::thread::id callback_thread;
+  {
+    absl::MutexLock lock(&caller_lock);
+    producer->Produce({"", "k", "v", {}}, [&](const absl::Status& status) {
+      absl::MutexLock callback_lock(&caller_lock);
+      EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
+      callback_thread = std::this_thread::get_id();
+      done.Notify();
+    });
+  }
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_NE(callback_thread, std::this_thread::get_id());
+}
+
 TEST_F(ProducerTest, DeliveryTimeoutIsUnavailableAndReportedOnce) {
   cluster_->SetBrokerDown(1);
   ProducerConfig config = Config();
@@ -135,7 +156,7 @@ TEST_F(ProducerTest, FullQueueFailsAfterEnqueueTimeout) {
   const absl::Time start = absl::Now();
   producer->Produce({kTopic, "k", "does not fit", {}}, log.Callback());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
-  std::vector<absl::Status> statuses = log.WaitFor(1, absl::ZeroDuration());
+  std::vector<absl::Status> statuses = log.WaitFor(1, absl::Seconds(2));
   ASSERT_THAT(statuses, SizeIs(1));
   EXPECT_THAT(statuses[0], StatusIs(absl::StatusCode::kUnavailable, HasSubstr("QUEUE_FULL")));
 
@@ -162,8 +183,15 @@ TEST_F(ProducerTest, FatalErrorRecreatesHandleAndFailsInFlightRecords) {
   std::vector<absl::Status> statuses = log.WaitFor(3, absl::Seconds(5));
   ASSERT_THAT(statuses, SizeIs(3));
   EXPECT_THAT(statuses, Each(Not(IsOk())));
-  ASSERT_OK_AND_ASSIGN(const int generations, internal::HandleGenerationsForTesting(*producer));
-  EXPECT_EQ(generations, 2);
+  // The delivery thread swaps the handle right after serving the fatal error.
+  absl::StatusOr<int> generations;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  do {
+    absl::SleepFor(absl::Milliseconds(10));
+    generations = internal::HandleGenerationsForTesting(*producer);
+  } while (generations.ok() && *generations < 2 && absl::Now() < deadline);
+  ASSERT_THAT(generations, IsOk());
+  EXPECT_EQ(*generations, 2);
 
   // The fresh handle delivers.
   cluster_->SetBrokerUp(1);

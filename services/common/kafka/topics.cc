@@ -195,6 +195,9 @@ absl::Status EnsureTopics(const std::string& bootstrap_servers, const std::vecto
                         sizeof(errstr)) != RD_KAFKA_CONF_OK) {
     return absl::InvalidArgumentError(absl::StrCat("kafka bootstrap.servers rejected: ", errstr));
   }
+  // librdkafka would log connection trouble straight to stderr, around the service's
+  // logger; the returned status already says what went wrong.
+  rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t*, int, const char*, const char*) {});
   // rd_kafka_new takes ownership of the configuration only when it succeeds.
   KafkaPtr<rd_kafka_t> rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr)));
   if (rk == nullptr) {

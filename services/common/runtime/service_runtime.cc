@@ -73,6 +73,10 @@ class Process {
     kafka::ProducerConfig producer_config;
     producer_config.bootstrap_servers = config.kafka_bootstrap;
     producer_config.client_id = absl::StrCat(config.ns, ".", spec_.name);
+    producer_config.topics = {context_.topics.crime_reported, context_.topics.needs_assessed,
+                              context_.topics.referral_routed,
+                              context_.topics.notification_recorded,
+                              context_.topics.dead_letter};
     HUB_ASSIGN_OR_RETURN(producer_, kafka::CreateProducer(producer_config));
     context_.producer = producer_.get();
 

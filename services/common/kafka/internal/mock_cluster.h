@@ -27,6 +27,8 @@ class MockCluster {
   static absl::StatusOr<std::unique_ptr<MockCluster>> Create(int brokers) {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    // Its only log line is a warning that it has no bootstrap.servers, which is the point.
+    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char*, const char*) {});
     // The mock cluster needs a client handle to live in; this one never talks to it.
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (rk == nullptr) {
