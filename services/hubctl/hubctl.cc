@@ -1,7 +1,5 @@
 #include "services/hubctl/hubctl.h"
 
-#include <grpcpp/grpcpp.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -13,6 +11,8 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include <grpcpp/grpcpp.h>
+
 #include "hub/cases/v1/cases.grpc.pb.h"
 #include "hub/intake/v1/intake.grpc.pb.h"
 #include "services/common/clock/clock.h"
@@ -110,16 +110,16 @@ int Submit(const Parsed& parsed, std::ostream& out, std::ostream& err) {
       result = kFailed;
       continue;
     }
-    std::string caller = FlagOrEnv(parsed, "caller", "HUB_CALLER",
-                                   absl::StrCat("police:", request.report().force_code(), ":hubctl"));
+    std::string caller =
+        FlagOrEnv(parsed, "caller", "HUB_CALLER",
+                  absl::StrCat("police:", request.report().force_code(), ":hubctl"));
     grpc::ClientContext context;
     SetDeadline(&context);
     context.AddMetadata("x-hub-caller", caller);
     hub::intake::v1::SubmitCrimeReportResponse response;
     grpc::Status status = stub->SubmitCrimeReport(&context, request, &response);
     if (!status.ok()) {
-      err << path << ": refused: " << status.error_code() << " " << status.error_message()
-          << "\n";
+      err << path << ": refused: " << status.error_code() << " " << status.error_message() << "\n";
       result = kFailed;
       continue;
     }
@@ -213,8 +213,7 @@ int Case(const Parsed& parsed, std::ostream& out, std::ostream& err) {
       };
       out << state.case_id() << "  " << hub::cases::v1::Stage_Name(state.stage()) << "  "
           << attribute("priority") << "  " << attribute("provider_id") << "  "
-          << attribute("victim_contact_channel") << "  " << FormatTime(state.updated_at())
-          << "\n";
+          << attribute("victim_contact_channel") << "  " << FormatTime(state.updated_at()) << "\n";
     }
     return kOk;
   }
@@ -227,8 +226,9 @@ int Topics(const Parsed& parsed, std::ostream& out, std::ostream& err) {
   const std::string verb = parsed.positional.size() > 1 ? parsed.positional[1] : "";
   if (verb == "list") {
     for (const kafka::TopicSpec& spec : events::TopicSpecs(ns)) {
-      out << spec.name << "  partitions=" << spec.partitions << "  cleanup.policy="
-          << spec.cleanup_policy << "  retention.ms=" << spec.retention_ms << "\n";
+      out << spec.name << "  partitions=" << spec.partitions
+          << "  cleanup.policy=" << spec.cleanup_policy << "  retention.ms=" << spec.retention_ms
+          << "\n";
     }
     return kOk;
   }
@@ -258,7 +258,8 @@ int Clock(const Parsed& parsed, std::ostream& out, std::ostream& err) {
   const std::string& verb = parsed.positional[1];
   clock::ClockSetting setting;
   if (verb == "show") {
-    absl::StatusOr<std::shared_ptr<clock::Clock>> clock = clock::CreateClock("file:" + file->second);
+    absl::StatusOr<std::shared_ptr<clock::Clock>> clock =
+        clock::CreateClock("file:" + file->second);
     if (!clock.ok()) {
       err << "hubctl clock show: " << clock.status() << "\n";
       return kFailed;

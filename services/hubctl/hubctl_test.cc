@@ -37,7 +37,8 @@ TEST(HubctlTest, ClockCommandsWriteWhatServicesRead) {
   std::string path = absl::StrCat(::testing::TempDir(), "/hubctl-clock-", getpid());
   std::ostringstream out;
   std::ostringstream err;
-  EXPECT_EQ(hub::hubctl::Run({"clock", "freeze", "2026-12-24T09:00:00Z", "--file", path}, out, err), 0)
+  EXPECT_EQ(hub::hubctl::Run({"clock", "freeze", "2026-12-24T09:00:00Z", "--file", path}, out, err),
+            0)
       << err.str();
   std::ostringstream shown;
   EXPECT_EQ(hub::hubctl::Run({"clock", "show", "--file", path}, shown, err), 0);
@@ -51,7 +52,9 @@ TEST(HubctlTest, SubmitReportsUnreadableAndMalformedFiles) {
   { std::ofstream(path) << "{\"forceCode\": 12, \"nope\": true}"; }
   std::ostringstream out;
   std::ostringstream err;
-  EXPECT_EQ(hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", path, "/nonexistent.json"}, out, err), 1);
+  EXPECT_EQ(
+      hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", path, "/nonexistent.json"}, out, err),
+      1);
   EXPECT_THAT(err.str(), HasSubstr("not a CrimeReport in JSON"));
   EXPECT_THAT(err.str(), HasSubstr("/nonexistent.json: cannot read the file"));
 }

@@ -4,16 +4,16 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+
 #include "services/common/events/cloudevents.h"
 
 namespace hub::intake {
 
 std::string CaseIdFor(absl::string_view force_code, absl::string_view crime_reference,
                       absl::string_view victim_ref) {
-  return absl::StrCat(
-      "c_",
-      events::Sha256Hex(absl::StrCat("case\n", force_code, "\n", crime_reference, "\n", victim_ref))
-          .substr(0, 24));
+  return absl::StrCat("c_", events::Sha256Hex(absl::StrCat("case\n", force_code, "\n",
+                                                           crime_reference, "\n", victim_ref))
+                                .substr(0, 24));
 }
 
 std::vector<hub::events::v1::CrimeReported> SplitIntoCases(
@@ -22,7 +22,8 @@ std::vector<hub::events::v1::CrimeReported> SplitIntoCases(
   std::vector<hub::events::v1::CrimeReported> cases;
   for (const hub::intake::v1::Victim& victim : report.victims()) {
     hub::events::v1::CrimeReported event;
-    event.set_case_id(CaseIdFor(report.force_code(), report.crime_reference(), victim.victim_ref()));
+    event.set_case_id(
+        CaseIdFor(report.force_code(), report.crime_reference(), victim.victim_ref()));
     *event.mutable_report() = report;
     event.mutable_report()->clear_victims();
     *event.mutable_report()->add_victims() = victim;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
 #include "hub/events/v1/events.pb.h"
 #include "hub/intake/v1/intake.pb.h"
 

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "services/common/casestate/case_store.h"
 #include "services/common/status/status_matchers.h"
 

@@ -8,8 +8,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
-#include "hub/events/v1/events.pb.h"
 #include "nlohmann/json.hpp"
+
+#include "hub/events/v1/events.pb.h"
 #include "services/common/casestate/case_service.h"
 #include "services/common/events/cloudevents.h"
 #include "services/common/events/topics.h"
@@ -92,8 +93,8 @@ IntakeServiceImpl::IntakeServiceImpl(IntakeDeps deps)
 std::string IntakeServiceImpl::SubmissionKey(absl::string_view principal,
                                              absl::string_view source_system,
                                              absl::string_view source_event_id) const {
-  std::string digest = events::Sha256Hex(
-      absl::StrCat(principal, "\n", source_system, "\n", source_event_id));
+  std::string digest =
+      events::Sha256Hex(absl::StrCat(principal, "\n", source_system, "\n", source_event_id));
   return absl::StrCat(deps_.ns, ":intake:submission:{", digest.substr(0, 32), "}");
 }
 
@@ -113,8 +114,8 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
   if (!caller.ok()) {
     return reject(caller.status(), rejected_);
   }
-  if (absl::Status allowed = identity::RequireKind(
-          *caller, {identity::CallerKind::kPoliceSystem}, "submit crime reports");
+  if (absl::Status allowed = identity::RequireKind(*caller, {identity::CallerKind::kPoliceSystem},
+                                                   "submit crime reports");
       !allowed.ok()) {
     return reject(allowed, rejected_);
   }
@@ -130,8 +131,8 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
   submission->response = response;
   submission->started = started;
   submission->received_at = now;
-  submission->key = SubmissionKey(caller->principal, report.source_system(),
-                                  report.source_event_id());
+  submission->key =
+      SubmissionKey(caller->principal, report.source_system(), report.source_event_id());
   submission->digest = ContentDigest(report);
   submission->pending_record =
       nlohmann::json{{"state", "pending"}, {"digest", submission->digest}}.dump();
@@ -173,9 +174,11 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
   auto metadata = context->client_metadata().find("traceparent");
   absl::StatusOr<events::TraceContext> trace =
       metadata != context->client_metadata().end()
-          ? events::ParseTraceparent(absl::string_view(metadata->second.data(), metadata->second.size()))
+          ? events::ParseTraceparent(
+                absl::string_view(metadata->second.data(), metadata->second.size()))
           : absl::StatusOr<events::TraceContext>(absl::NotFoundError("none"));
-  submission->traceparent = trace.ok() ? trace->ToTraceparent() : events::NewTrace().ToTraceparent();
+  submission->traceparent =
+      trace.ok() ? trace->ToTraceparent() : events::NewTrace().ToTraceparent();
   submission->cases = SplitIntoCases(report, now, caller->principal);
   Publish(submission);
   return reactor;
@@ -185,8 +188,8 @@ void IntakeServiceImpl::Publish(const std::shared_ptr<Submission>& submission) {
   submission->outstanding = static_cast<int>(submission->cases.size());
   for (const hub::events::v1::CrimeReported& event : submission->cases) {
     events::CloudEvent header;
-    header.id = events::DeriveEventId(submission->key,
-                                      absl::StrCat("crime_reported/", event.case_id()));
+    header.id =
+        events::DeriveEventId(submission->key, absl::StrCat("crime_reported/", event.case_id()));
     header.source = "/hub/intake";
     header.type = events::kCrimeReportedType;
     header.time = submission->received_at;
@@ -216,9 +219,9 @@ void IntakeServiceImpl::Complete(const std::shared_ptr<Submission>& submission) 
   }
   if (!error.ok()) {
     log::Warn("crime report not stored in kafka", {{"status", error.ToString()}});
-    Finish(submission, absl::UnavailableError(
-                           "the event log did not confirm the report; nothing was accepted, "
-                           "resubmit with the same source_event_id"));
+    Finish(submission,
+           absl::UnavailableError("the event log did not confirm the report; nothing was accepted, "
+                                  "resubmit with the same source_event_id"));
     return;
   }
   nlohmann::json receipts = nlohmann::json::array();
@@ -231,10 +234,10 @@ void IntakeServiceImpl::Complete(const std::shared_ptr<Submission>& submission) 
     step.event_id = submission->event_ids[i];
     step.recorded_at = submission->received_at;
     step.detail = absl::StrCat("crime report received from ", event.submitted_by());
-    step.attributes = {{"force_code", event.report().force_code()},
-                       {"offence_class_code", event.report().offence_class_code()},
-                       {"reported_at", google::protobuf::util::TimeUtil::ToString(
-                                           event.report().reported_at())}};
+    step.attributes = {
+        {"force_code", event.report().force_code()},
+        {"offence_class_code", event.report().offence_class_code()},
+        {"reported_at", google::protobuf::util::TimeUtil::ToString(event.report().reported_at())}};
     absl::StatusOr<bool> recorded = store_.RecordStep(step);
     if (!recorded.ok()) {
       Finish(submission, absl::UnavailableError(
@@ -250,9 +253,9 @@ void IntakeServiceImpl::Complete(const std::shared_ptr<Submission>& submission) 
   }
   std::string done =
       nlohmann::json{{"state", "done"}, {"digest", submission->digest}, {"cases", receipts}}.dump();
-  absl::StatusOr<redis::Reply> saved = deps_.redis->Command(
-      {"SET", submission->key, done, "PX",
-       absl::StrCat(absl::ToInt64Milliseconds(deps_.dedupe_window))});
+  absl::StatusOr<redis::Reply> saved =
+      deps_.redis->Command({"SET", submission->key, done, "PX",
+                            absl::StrCat(absl::ToInt64Milliseconds(deps_.dedupe_window))});
   if (!saved.ok()) {
     submission->response->clear_cases();
     Finish(submission, absl::UnavailableError(

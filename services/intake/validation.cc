@@ -33,9 +33,7 @@ bool AllOf(absl::string_view text, bool (*allowed)(char)) {
 }
 
 bool IsUpperAlnum(char c) { return absl::ascii_isupper(c) || absl::ascii_isdigit(c); }
-bool IsReferenceChar(char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '/';
-}
+bool IsReferenceChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '/'; }
 bool IsSystemChar(char c) {
   return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_';
 }
@@ -47,8 +45,7 @@ void CheckText(absl::string_view value, absl::string_view field, size_t min, siz
   if (value.empty() && min > 0) {
     violations->push_back({std::string(field), "is required"});
   } else if (value.size() < min || value.size() > max || !AllOf(value, allowed)) {
-    violations->push_back(
-        {std::string(field), absl::StrCat("must be ", min, "-", max, " ", what)});
+    violations->push_back({std::string(field), absl::StrCat("must be ", min, "-", max, " ", what)});
   }
 }
 
@@ -149,8 +146,8 @@ std::vector<FieldViolation> ValidateCrimeReport(const CrimeReport& report, absl:
                           "must be a Home Office offence class code such as '8L' or '28E'"});
   }
   if (!report.local_authority_code().empty() && !IsGssCode(report.local_authority_code())) {
-    violations.push_back({"report.local_authority_code",
-                          "must be an ONS local authority code such as 'E07000008'"});
+    violations.push_back(
+        {"report.local_authority_code", "must be an ONS local authority code such as 'E07000008'"});
   }
   if (report.victims().empty()) {
     violations.push_back({"report.victims", "at least one victim is required"});
@@ -169,8 +166,8 @@ absl::Status ViolationsToStatus(const std::vector<FieldViolation>& violations) {
   if (violations.empty()) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrJoin(
-      violations, "; ", [](std::string* out, const FieldViolation& violation) {
+  return absl::InvalidArgumentError(
+      absl::StrJoin(violations, "; ", [](std::string* out, const FieldViolation& violation) {
         absl::StrAppend(out, violation.field, ": ", violation.description);
       }));
 }

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
 #include "hub/intake/v1/intake.pb.h"
 
 namespace hub::intake {

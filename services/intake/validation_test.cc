@@ -3,6 +3,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+
 #include "services/common/status/status_matchers.h"
 
 namespace hub::intake {
@@ -62,17 +63,16 @@ TEST(ValidateCrimeReportTest, ReportsEveryBadFieldByPath) {
   second->set_dash_score(40);
   EXPECT_THAT(
       ValidateCrimeReport(report, kNow),
-      UnorderedElementsAre(
-          Violation("report.force_code", "upper-case"),
-          Violation("report.source_event_id", "is required"),
-          Violation("report.reported_at", "in the future"),
-          Violation("report.offence_class_code", "Home Office offence class code"),
-          Violation("report.local_authority_code", "ONS local authority code"),
-          Violation("report.victims[1].victim_ref", "repeats"),
-          Violation("report.victims[1].age_at_offence", "0-120"),
-          Violation("report.victims[1].dash_score", "0-27"),
-          Violation("report.victims[1].consent", "is required"),
-          Violation("report.victims[1].contact_routes", "or set no_contact")));
+      UnorderedElementsAre(Violation("report.force_code", "upper-case"),
+                           Violation("report.source_event_id", "is required"),
+                           Violation("report.reported_at", "in the future"),
+                           Violation("report.offence_class_code", "Home Office offence class code"),
+                           Violation("report.local_authority_code", "ONS local authority code"),
+                           Violation("report.victims[1].victim_ref", "repeats"),
+                           Violation("report.victims[1].age_at_offence", "0-120"),
+                           Violation("report.victims[1].dash_score", "0-27"),
+                           Violation("report.victims[1].consent", "is required"),
+                           Violation("report.victims[1].contact_routes", "or set no_contact")));
 }
 
 TEST(ValidateCrimeReportTest, RequiresAVictimAndATimestamp) {

@@ -60,10 +60,9 @@ ContactDecision DecideVictimContact(const hub::events::v1::ReferralRouted& route
   }
   decision.channel = hub::events::v1::CHANNEL_CALL_TASK;
   decision.reason =
-      letter_risky
-          ? "No safe email or SMS, and a letter could be read by the suspect or in a home "
-            "shared with an abuser: Hub staff will call."
-          : "No channel is marked safe for a written message: Hub staff will call.";
+      letter_risky ? "No safe email or SMS, and a letter could be read by the suspect or in a home "
+                     "shared with an abuser: Hub staff will call."
+                   : "No channel is marked safe for a written message: Hub staff will call.";
   return decision;
 }
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
 #include "hub/events/v1/events.pb.h"
 
 namespace hub::notification {

@@ -1,6 +1,7 @@
 #include "services/notification/notification_service.h"
 
 #include "absl/strings/str_cat.h"
+
 #include "hub/events/v1/events.pb.h"
 #include "services/common/events/topics.h"
 #include "services/common/log/log.h"
@@ -28,7 +29,8 @@ absl::Status NotificationService::Handle(const kafka::ConsumedRecord& record) {
     return id;
   }
   if (routed.assessment().crime().report().victims_size() != 1) {
-    return absl::InvalidArgumentError("ReferralRouted must carry the crime with exactly one victim");
+    return absl::InvalidArgumentError(
+        "ReferralRouted must carry the crime with exactly one victim");
   }
   absl::Time now = context_.clock->Now();
   ContactDecision decision = DecideVictimContact(routed);
@@ -50,10 +52,10 @@ absl::Status NotificationService::Handle(const kafka::ConsumedRecord& record) {
   step.attributes = {{"victim_contact_channel", channel},
                      {"victim_contact_template", decision.template_id},
                      {"notification_id", output.id}};
-  absl::Status done = recorder_.PublishThenRecord(
-      events::MakeRecord(context_.topics.notification_recorded, routed.case_id(), notification,
-                         output),
-      step);
+  absl::Status done =
+      recorder_.PublishThenRecord(events::MakeRecord(context_.topics.notification_recorded,
+                                                     routed.case_id(), notification, output),
+                                  step);
   if (done.ok()) {
     log::Debug("notification recorded", {{"case_id", routed.case_id()}, {"event_id", output.id}});
   }

@@ -2,13 +2,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+
 #include "services/common/events/cloudevents.h"
 
 namespace hub::routing {
 
 std::string ReferralIdFor(absl::string_view case_id, absl::string_view provider_id) {
   return absl::StrCat(
-      "r_", events::Sha256Hex(absl::StrCat("referral\n", case_id, "\n", provider_id)).substr(0, 24));
+      "r_",
+      events::Sha256Hex(absl::StrCat("referral\n", case_id, "\n", provider_id)).substr(0, 24));
 }
 
 hub::events::v1::ReferralRouted Route(const hub::events::v1::NeedsAssessed& assessment,

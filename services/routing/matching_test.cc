@@ -19,8 +19,8 @@ hub::events::v1::NeedsAssessed Assessment(hub::intake::v1::ConsentStatus consent
 }
 
 TEST(RouteTest, DefaultsToTheHubTeamWithAStableReferralId) {
-  auto routed = Route(Assessment(hub::intake::v1::CONSENT_STATUS_NOT_ASKED, false),
-                      absl::FromUnixSeconds(5));
+  auto routed =
+      Route(Assessment(hub::intake::v1::CONSENT_STATUS_NOT_ASKED, false), absl::FromUnixSeconds(5));
   EXPECT_EQ(routed.provider_id(), kHubVictimCareProviderId);
   EXPECT_EQ(routed.referral_id(), ReferralIdFor("c_000000000000000000000002", "hub-victim-care"));
   EXPECT_EQ(routed.referral_id().size(), 26u);
@@ -30,15 +30,15 @@ TEST(RouteTest, DefaultsToTheHubTeamWithAStableReferralId) {
 }
 
 TEST(RouteTest, NeverReferOutWithoutTheConsentTheRulesRequire) {
-  auto routed = Route(Assessment(hub::intake::v1::CONSENT_STATUS_NOT_ASKED, true),
-                      absl::FromUnixSeconds(5));
+  auto routed =
+      Route(Assessment(hub::intake::v1::CONSENT_STATUS_NOT_ASKED, true), absl::FromUnixSeconds(5));
   EXPECT_FALSE(routed.external());
   EXPECT_THAT(routed.reason(), HasSubstr("Explicit consent is needed"));
 }
 
 TEST(RouteTest, DeclinedConsentIsRespected) {
-  auto routed = Route(Assessment(hub::intake::v1::CONSENT_STATUS_DECLINED, false),
-                      absl::FromUnixSeconds(5));
+  auto routed =
+      Route(Assessment(hub::intake::v1::CONSENT_STATUS_DECLINED, false), absl::FromUnixSeconds(5));
   EXPECT_FALSE(routed.external());
   EXPECT_THAT(routed.reason(), HasSubstr("declined"));
 }

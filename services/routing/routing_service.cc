@@ -1,6 +1,7 @@
 #include "services/routing/routing_service.h"
 
 #include "absl/strings/str_cat.h"
+
 #include "hub/events/v1/events.pb.h"
 #include "services/common/events/topics.h"
 #include "services/common/log/log.h"

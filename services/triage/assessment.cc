@@ -128,8 +128,7 @@ NeedsAssessed Assess(const CrimeReported& crime, absl::Time now) {
             "The police recorded a vulnerability marker for the victim.");
   }
   if (victim.intimidated()) {
-    Explain(&assessment, "enhanced.intimidated",
-            "The police recorded the victim as intimidated.");
+    Explain(&assessment, "enhanced.intimidated", "The police recorded the victim as intimidated.");
   }
   assessment.set_enhanced(most_serious || under_18 || victim.vulnerable() || victim.intimidated());
 

@@ -8,9 +8,9 @@
 #ifndef HUB_SERVICES_TRIAGE_ASSESSMENT_H_
 #define HUB_SERVICES_TRIAGE_ASSESSMENT_H_
 
-#include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
 #include "hub/events/v1/events.pb.h"
 
 namespace hub::triage {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+
 #include "hub/events/v1/events.pb.h"
 #include "services/common/events/topics.h"
 #include "services/common/log/log.h"
@@ -34,8 +35,8 @@ absl::Status TriageService::Handle(const kafka::ConsumedRecord& record) {
   }
   absl::Time now = context_.clock->Now();
   hub::events::v1::NeedsAssessed assessment = Assess(crime, now);
-  events::CloudEvent output = stage::NextEvent(*input, "triage", events::kNeedsAssessedType,
-                                               "triage/needs_assessed", now);
+  events::CloudEvent output =
+      stage::NextEvent(*input, "triage", events::kNeedsAssessedType, "triage/needs_assessed", now);
 
   casestate::CaseStep step;
   step.case_id = crime.case_id();

@@ -5,11 +5,7 @@
 // readable back through CaseService. The tests also check that a resubmission publishes
 // nothing, that a bad report is refused and leaves no trace, that a stage killed with
 // SIGKILL loses nothing when restarted, and that every service stops cleanly on SIGTERM.
-#include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <sys/wait.h>
-
-#include <librdkafka/rdkafkacpp.h>
 
 #include <map>
 #include <memory>
@@ -20,6 +16,10 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include <grpcpp/grpcpp.h>
+#include <librdkafka/rdkafkacpp.h>
+#include <sys/wait.h>
+
 #include "hub/cases/v1/cases.grpc.pb.h"
 #include "hub/events/v1/events.pb.h"
 #include "hub/intake/v1/intake.grpc.pb.h"
@@ -60,17 +60,18 @@ class PipelineE2ETest : public ::testing::Test {
       StartService(name);
     }
     for (const char* name : kServices) {
-      ASSERT_THAT(hub::testing::WaitForHttp200(services_[name].http_port, "/readyz",
-                                               absl::Seconds(60)),
-                  IsOk())
-          << name << " log:\n" << hub::testing::TailFile(services_[name].process->log_path(), 30);
+      ASSERT_THAT(
+          hub::testing::WaitForHttp200(services_[name].http_port, "/readyz", absl::Seconds(60)),
+          IsOk())
+          << name << " log:\n"
+          << hub::testing::TailFile(services_[name].process->log_path(), 30);
     }
-    intake_ = hub::intake::v1::IntakeService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", services_["intake"].grpc_port),
-        grpc::InsecureChannelCredentials()));
-    cases_ = hub::cases::v1::CaseService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", services_["routing"].grpc_port),
-        grpc::InsecureChannelCredentials()));
+    intake_ = hub::intake::v1::IntakeService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", services_["intake"].grpc_port),
+                            grpc::InsecureChannelCredentials()));
+    cases_ = hub::cases::v1::CaseService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", services_["routing"].grpc_port),
+                            grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
@@ -84,7 +85,8 @@ class PipelineE2ETest : public ::testing::Test {
       absl::StatusOr<int> status = service.process->Wait(absl::Seconds(30));
       ASSERT_THAT(status, IsOk()) << name << " did not stop on SIGTERM";
       EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-          << name << " exited badly:\n" << hub::testing::TailFile(service.process->log_path(), 30);
+          << name << " exited badly:\n"
+          << hub::testing::TailFile(service.process->log_path(), 30);
     }
   }
 
@@ -220,8 +222,8 @@ TEST_F(PipelineE2ETest, ReportTravelsThroughEveryStageAndIsReadableBack) {
                        redis::CreateRedisClient(redis_config));
   ASSERT_OK_AND_ASSIGN(
       redis::Reply stage,
-      redis->Command({"HGET", absl::StrCat(ns_, ":case:{", response.cases(0).case_id(), "}"),
-                      "stage_name"}));
+      redis->Command(
+          {"HGET", absl::StrCat(ns_, ":case:{", response.cases(0).case_id(), "}"), "stage_name"}));
   EXPECT_EQ(stage.str, "STAGE_NOTIFIED");
 
   // One event per victim on each topic, nothing dead-lettered.

@@ -1,23 +1,22 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <deque>
 #include <fstream>
 
-#include <httplib.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX name.
 

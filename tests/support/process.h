@@ -5,8 +5,6 @@
 #ifndef HUB_TESTS_SUPPORT_PROCESS_H_
 #define HUB_TESTS_SUPPORT_PROCESS_H_
 
-#include <sys/types.h>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include <sys/types.h>
 
 namespace hub::testing {
 

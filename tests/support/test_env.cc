@@ -25,7 +25,8 @@ std::string HostPort::ToString() const { return absl::StrCat(host, ":", port); }
 absl::StatusOr<std::string> KafkaBootstrapFromEnv() {
   const char* value = std::getenv("HUB_TEST_KAFKA_BOOTSTRAP");
   if (value == nullptr || *value == '\0') {
-    return absl::FailedPreconditionError(absl::StrCat("HUB_TEST_KAFKA_BOOTSTRAP is not set; ", kHowToRun));
+    return absl::FailedPreconditionError(
+        absl::StrCat("HUB_TEST_KAFKA_BOOTSTRAP is not set; ", kHowToRun));
   }
   return std::string(value);
 }
@@ -38,7 +39,8 @@ absl::StatusOr<HostPort> RedisFromEnv() {
   std::pair<std::string, std::string> parts = absl::StrSplit(value, ':');
   HostPort result{parts.first, 0};
   if (!absl::SimpleAtoi(parts.second, &result.port) || result.port <= 0 || result.port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("HUB_TEST_REDIS must be host:port, got '", value, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HUB_TEST_REDIS must be host:port, got '", value, "'"));
   }
   return result;
 }

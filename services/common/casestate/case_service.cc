@@ -21,8 +21,8 @@ absl::Status CaseServiceImpl::Authorise(const grpc::ServerContext& context) cons
   if (!caller.ok()) {
     return caller.status();
   }
-  return identity::RequireKind(*caller, {identity::CallerKind::kStaff, identity::CallerKind::kService},
-                               "read cases");
+  return identity::RequireKind(
+      *caller, {identity::CallerKind::kStaff, identity::CallerKind::kService}, "read cases");
 }
 
 grpc::Status CaseServiceImpl::GetCase(grpc::ServerContext* context,

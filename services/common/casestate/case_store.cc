@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
+
 #include "services/common/status/status_macros.h"
 
 namespace hub::casestate {
@@ -89,7 +90,8 @@ absl::Status ValidateCaseId(absl::string_view case_id) {
   return absl::OkStatus();
 }
 
-CaseStore::CaseStore(redis::RedisClient* redis, std::string ns) : redis_(redis), ns_(std::move(ns)) {}
+CaseStore::CaseStore(redis::RedisClient* redis, std::string ns)
+    : redis_(redis), ns_(std::move(ns)) {}
 
 std::string CaseStore::StateKey(absl::string_view case_id) const {
   return absl::StrCat(ns_, ":case:{", case_id, "}");
@@ -173,8 +175,8 @@ absl::StatusOr<std::optional<CaseState>> CaseStore::Get(absl::string_view case_i
 }
 
 absl::StatusOr<std::vector<CaseState>> CaseStore::ListRecent(int limit) {
-  HUB_ASSIGN_OR_RETURN(redis::Reply ids, redis_->Command({"ZREVRANGE", RecentKey(), "0",
-                                                          absl::StrCat(limit - 1)}));
+  HUB_ASSIGN_OR_RETURN(redis::Reply ids,
+                       redis_->Command({"ZREVRANGE", RecentKey(), "0", absl::StrCat(limit - 1)}));
   std::vector<std::vector<std::string>> commands;
   for (const redis::Reply& id : ids.elements) {
     commands.push_back({"HGETALL", StateKey(id.str)});

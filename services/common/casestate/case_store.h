@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
 #include "hub/cases/v1/cases.pb.h"
 #include "services/common/redis/redis_client.h"
 

@@ -1,7 +1,5 @@
 #include "services/common/clock/clock.h"
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -11,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include <sys/stat.h>
+
 #include "services/common/status/status_macros.h"
 
 namespace hub::clock {
@@ -68,8 +68,8 @@ absl::StatusOr<ClockSetting> ParseClockSetting(absl::string_view text) {
   if (absl::ConsumePrefix(&text, "frozen ")) {
     setting.mode = ClockSetting::Mode::kFrozen;
     std::string error;
-    if (!absl::ParseTime(absl::RFC3339_full, absl::StripAsciiWhitespace(text),
-                         &setting.frozen_at, &error)) {
+    if (!absl::ParseTime(absl::RFC3339_full, absl::StripAsciiWhitespace(text), &setting.frozen_at,
+                         &error)) {
       return absl::InvalidArgumentError(
           absl::StrCat("clock file: '", text, "' is not an RFC 3339 time: ", error));
     }
@@ -81,8 +81,8 @@ absl::StatusOr<ClockSetting> ParseClockSetting(absl::string_view text) {
 
 std::string FormatClockSetting(const ClockSetting& setting) {
   if (setting.mode == ClockSetting::Mode::kFrozen) {
-    return absl::StrCat("frozen ",
-                        absl::FormatTime(absl::RFC3339_full, setting.frozen_at, absl::UTCTimeZone()));
+    return absl::StrCat(
+        "frozen ", absl::FormatTime(absl::RFC3339_full, setting.frozen_at, absl::UTCTimeZone()));
   }
   return absl::StrCat("offset ", absl::FormatDuration(setting.offset));
 }

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "services/common/status/status_matchers.h"
 
 namespace hub::clock {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+
 #include "services/common/status/status_macros.h"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX name.
@@ -129,9 +130,8 @@ absl::StatusOr<std::string> GetRequiredString(const ConfigSource& source,
                                               absl::string_view setting) {
   std::optional<std::string> value = source.Get(setting);
   if (!value.has_value() || value->empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("missing setting --", setting, " (",
-                                                   ConfigSource::EnvName(setting),
-                                                   "): it is required"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "missing setting --", setting, " (", ConfigSource::EnvName(setting), "): it is required"));
   }
   return *value;
 }

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "services/common/status/status_matchers.h"
 
 namespace hub::config {
@@ -82,12 +83,12 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(TypedReadersTest, ParseDurationsIntsAndBools) {
   ConfigSource source =
       ConfigSource::FromMap({{"timeout", "250ms"}, {"count", "12"}, {"flag", "true"}});
-  EXPECT_THAT(GetDuration(source, "timeout", absl::Seconds(1), absl::Milliseconds(1),
-                          absl::Seconds(10)),
-              IsOk());
-  EXPECT_EQ(*GetDuration(source, "timeout", absl::Seconds(1), absl::Milliseconds(1),
-                         absl::Seconds(10)),
-            absl::Milliseconds(250));
+  EXPECT_THAT(
+      GetDuration(source, "timeout", absl::Seconds(1), absl::Milliseconds(1), absl::Seconds(10)),
+      IsOk());
+  EXPECT_EQ(
+      *GetDuration(source, "timeout", absl::Seconds(1), absl::Milliseconds(1), absl::Seconds(10)),
+      absl::Milliseconds(250));
   EXPECT_THAT(GetInt(source, "count", 0, 0, 10),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be 0-10")));
   EXPECT_EQ(*GetBool(source, "flag", false), true);

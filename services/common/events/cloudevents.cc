@@ -1,8 +1,5 @@
 #include "services/common/events/cloudevents.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <array>
 #include <cstdint>
 
@@ -10,6 +7,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 namespace hub::events {
 namespace {

@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
+
 #include "services/common/kafka/kafka.h"
 
 namespace hub::events {

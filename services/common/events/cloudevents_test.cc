@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "hub/events/v1/events.pb.h"
 #include "services/common/events/topics.h"
 #include "services/common/status/status_matchers.h"
@@ -80,7 +81,8 @@ TEST(EventIdTest, DerivedIdsAreStableUuids) {
   EXPECT_EQ(a, DeriveEventId("parent", "triage"));
   EXPECT_NE(a, DeriveEventId("parent", "routing"));
   EXPECT_NE(a, DeriveEventId("parent2", "triage"));
-  EXPECT_THAT(a, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_THAT(a,
+              MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_THAT(NewEventId(),
               MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_NE(NewEventId(), NewEventId());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+
 #include "services/common/kafka/kafka.h"
 
 namespace hub::events {

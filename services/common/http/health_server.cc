@@ -54,9 +54,7 @@ absl::StatusOr<std::unique_ptr<HealthServer>> HealthServer::Create(
 
 HealthServer::~HealthServer() { Stop(); }
 
-void HealthServer::AddReadinessCheck(ReadinessCheck check) {
-  checks_.push_back(std::move(check));
-}
+void HealthServer::AddReadinessCheck(ReadinessCheck check) { checks_.push_back(std::move(check)); }
 
 std::string HealthServer::ReadyReport(bool* ready) const {
   *ready = !stopping_;

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+
 #include "services/common/config/config.h"
 #include "services/common/metrics/metrics.h"
 

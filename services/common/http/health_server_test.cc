@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
 #include "services/common/status/status_matchers.h"
 
 namespace hub::http {

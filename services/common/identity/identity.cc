@@ -1,13 +1,12 @@
 #include "services/common/identity/identity.h"
 
-#include <grpcpp/server_context.h>
-
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include <grpcpp/server_context.h>
 
 namespace hub::identity {
 namespace {
@@ -105,8 +104,8 @@ absl::Status RequireKind(const CallerIdentity& caller, std::initializer_list<Cal
   for (CallerKind kind : allowed) {
     absl::StrAppend(&names, names.empty() ? "" : ", ", KindName(kind));
   }
-  return absl::PermissionDeniedError(absl::StrCat("caller ", caller.principal, " may not ", action,
-                                                  "; allowed: ", names));
+  return absl::PermissionDeniedError(
+      absl::StrCat("caller ", caller.principal, " may not ", action, "; allowed: ", names));
 }
 
 bool IsLoopbackPeer(absl::string_view peer) {

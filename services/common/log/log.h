@@ -16,9 +16,9 @@
 #include <initializer_list>
 #include <ostream>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace hub::log {

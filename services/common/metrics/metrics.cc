@@ -147,7 +147,8 @@ std::string Registry::Render() const {
         const Histogram& histogram = *entry->histogram;
         std::vector<uint64_t> counts = histogram.CumulativeCounts();
         for (size_t i = 0; i < counts.size(); ++i) {
-          std::string le = i < histogram.bounds().size() ? FormatValue(histogram.bounds()[i]) : "+Inf";
+          std::string le =
+              i < histogram.bounds().size() ? FormatValue(histogram.bounds()[i]) : "+Inf";
           absl::StrAppend(&out, name, "_bucket", FormatLabels(entry->labels, {{"le", le}}), " ",
                           counts[i], "\n");
         }

@@ -1,9 +1,5 @@
 #include "services/common/runtime/service_runtime.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 #include <signal.h>
 
 #include <csignal>
@@ -12,6 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
 #include "services/common/log/log.h"
 #include "services/common/status/status_macros.h"
 
@@ -63,8 +64,9 @@ class Process {
     context_.topics = events::Topics(config.ns);
     identity_ = identity::CreateDeclaredLoopbackIdentityProvider();
     context_.identity = identity_.get();
-    metrics_.AddGauge(absl::StrCat("hub_", spec_.name, "_controlled_clock"),
-                      "1 when the service reads time from a test-controlled clock.")
+    metrics_
+        .AddGauge(absl::StrCat("hub_", spec_.name, "_controlled_clock"),
+                  "1 when the service reads time from a test-controlled clock.")
         ->Set(context_.clock->IsControlled() ? 1 : 0);
 
     HUB_ASSIGN_OR_RETURN(redis_, ConnectRedis(config.redis, 8));
@@ -75,8 +77,7 @@ class Process {
     producer_config.client_id = absl::StrCat(config.ns, ".", spec_.name);
     producer_config.topics = {context_.topics.crime_reported, context_.topics.needs_assessed,
                               context_.topics.referral_routed,
-                              context_.topics.notification_recorded,
-                              context_.topics.dead_letter};
+                              context_.topics.notification_recorded, context_.topics.dead_letter};
     HUB_ASSIGN_OR_RETURN(producer_, kafka::CreateProducer(producer_config));
     context_.producer = producer_.get();
 
@@ -101,16 +102,16 @@ class Process {
       metrics::Histogram* latency = metrics_.AddHistogram(
           absl::StrCat("hub_", spec_.name, "_handle_seconds"),
           "Time to handle one consumed record, including retries.", metrics::LatencyBuckets());
-      HUB_ASSIGN_OR_RETURN(
-          consumer_, kafka::CreateConsumerLoop(
-                         consumer_config,
-                         [service, latency](const kafka::ConsumedRecord& record) {
-                           absl::Time start = absl::Now();
-                           absl::Status status = service->Handle(record);
-                           latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-                           return status;
-                         },
-                         producer_.get()));
+      HUB_ASSIGN_OR_RETURN(consumer_,
+                           kafka::CreateConsumerLoop(
+                               consumer_config,
+                               [service, latency](const kafka::ConsumedRecord& record) {
+                                 absl::Time start = absl::Now();
+                                 absl::Status status = service->Handle(record);
+                                 latency->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+                                 return status;
+                               },
+                               producer_.get()));
       kafka::ConsumerLoop* consumer = consumer_.get();
       const kafka::ConsumerStats* stats = &consumer_->stats();
       std::string prefix = absl::StrCat("hub_", spec_.name, "_records_");
@@ -125,9 +126,9 @@ class Process {
           "Records that could never be processed and went to the dead-letter topic.",
           [stats] { return static_cast<double>(stats->dead_lettered.load()); });
       health_->AddReadinessCheck({"consumer", [consumer] {
-                                    return consumer->Ready()
-                                               ? absl::OkStatus()
-                                               : absl::UnavailableError("no partitions assigned yet");
+                                    return consumer->Ready() ? absl::OkStatus()
+                                                             : absl::UnavailableError(
+                                                                   "no partitions assigned yet");
                                   }});
     }
 

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+
 #include "services/common/clock/clock.h"
 #include "services/common/config/config.h"
 #include "services/common/events/topics.h"

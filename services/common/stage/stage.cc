@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+
 #include "services/common/log/log.h"
 
 namespace hub::stage {
@@ -27,9 +28,9 @@ absl::Status StageRecorder::PublishThenRecord(kafka::OutgoingRecord event,
                                               const casestate::CaseStep& step) {
   absl::Time start = absl::Now();
   absl::Status published = producer_->ProduceSync(std::move(event), publish_timeout_);
-  log::Debug("stage event published",
-             {{"case_id", step.case_id},
-              {"publish_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+  log::Debug(
+      "stage event published",
+      {{"case_id", step.case_id}, {"publish_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
   if (!published.ok()) {
     return AsRetryable(published, "publish");
   }

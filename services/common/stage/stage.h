@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
 #include "services/common/casestate/case_store.h"
 #include "services/common/events/cloudevents.h"
 #include "services/common/kafka/kafka.h"

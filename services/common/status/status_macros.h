@@ -14,11 +14,11 @@
 #define HUB_STATUS_CONCAT_(a, b) HUB_STATUS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define HUB_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
+#define HUB_RETURN_IF_ERROR(expr)                                 \
+  do {                                                            \
     if (::absl::Status hub_status_ = (expr); !hub_status_.ok()) { \
-      return hub_status_;                          \
-    }                                              \
+      return hub_status_;                                         \
+    }                                                             \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise moves
@@ -27,10 +27,10 @@
   HUB_ASSIGN_OR_RETURN_IMPL_(HUB_STATUS_CONCAT_(hub_statusor_, __LINE__), lhs, rexpr)
 
 #define HUB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                              \
-  if (!statusor.ok()) {                                 \
-    return std::move(statusor).status();                \
-  }                                                     \
+  auto statusor = (rexpr);                               \
+  if (!statusor.ok()) {                                  \
+    return std::move(statusor).status();                 \
+  }                                                      \
   lhs = *std::move(statusor)
 
 #endif  // HUB_SERVICES_COMMON_STATUS_STATUS_MACROS_H_

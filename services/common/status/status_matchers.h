@@ -54,9 +54,9 @@ MATCHER_P2(StatusIs, code, message_matcher,
 // Asserts that `rexpr` is OK and moves its value into `lhs`.
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(HUB_TESTING_CONCAT_(hub_test_statusor_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)   \
-  auto statusor = (rexpr);                                \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();        \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
 
 #endif  // HUB_SERVICES_COMMON_STATUS_STATUS_MATCHERS_H_

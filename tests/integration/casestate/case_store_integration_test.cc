@@ -1,12 +1,12 @@
 // CaseStore against a real Redis: steps are recorded once, fenced by stage, listed newest
 // first, and concurrent redeliveries of the same event apply exactly once.
-#include "services/common/casestate/case_store.h"
-
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+#include "services/common/casestate/case_store.h"
 #include "services/common/status/status_matchers.h"
 #include "tests/support/test_env.h"
 
@@ -73,9 +73,8 @@ TEST_F(CaseStoreTest, LateEarlierStageJoinsHistoryButDoesNotOverwrite) {
                                         kCase, hub::cases::v1::STAGE_ROUTED, "e3", 3000,
                                         {{"provider_id", "hub-victim-care"}, {"priority", "P1"}})));
   ASSERT_TRUE(routed);
-  ASSERT_OK_AND_ASSIGN(bool assessed, store_->RecordStep(Step(
-                                          kCase, hub::cases::v1::STAGE_ASSESSED, "e2", 2000,
-                                          {{"priority", "P2"}})));
+  ASSERT_OK_AND_ASSIGN(bool assessed, store_->RecordStep(Step(kCase, hub::cases::v1::STAGE_ASSESSED,
+                                                              "e2", 2000, {{"priority", "P2"}})));
   ASSERT_TRUE(assessed);
   ASSERT_OK_AND_ASSIGN(std::optional<CaseState> state, store_->Get(kCase));
   ASSERT_TRUE(state.has_value());
@@ -113,8 +112,7 @@ TEST_F(CaseStoreTest, ConcurrentRedeliveriesApplyExactlyOnce) {
 
 TEST_F(CaseStoreTest, ListsNewestFirstAndUnknownCasesAreAbsent) {
   ASSERT_TRUE(store_->RecordStep(Step(kCase, hub::cases::v1::STAGE_RECEIVED, "a", 1000)).ok());
-  ASSERT_TRUE(
-      store_->RecordStep(Step(kOtherCase, hub::cases::v1::STAGE_RECEIVED, "b", 2000)).ok());
+  ASSERT_TRUE(store_->RecordStep(Step(kOtherCase, hub::cases::v1::STAGE_RECEIVED, "b", 2000)).ok());
   ASSERT_OK_AND_ASSIGN(std::vector<CaseState> recent, store_->ListRecent(10));
   ASSERT_EQ(recent.size(), 2u);
   EXPECT_EQ(recent[0].case_id(), kOtherCase);
