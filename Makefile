@@ -1,0 +1,41 @@
+# Developer and operator entry points. Each target is a thin wrapper around a script in
+# deploy/ or tests/, which can also be run directly; see docs/operations.md.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+.PHONY: help setup build run test lint format stop clean
+
+help:
+	@echo "make setup   install missing Debian packages and the Kafka jars (deploy/setup/install-deps)"
+	@echo "make build   setup, then configure and build into build/ (deploy/setup/build)"
+	@echo "make run     build, start the local stack, submit the samples and show how to watch them"
+	@echo "make test    setup, build, private Kafka+Redis on free ports, all ctest tests (tests/run)"
+	@echo "make lint    clang-format check and clang-tidy (deploy/setup/lint)"
+	@echo "make format  apply clang-format"
+	@echo "make stop    stop the local stack (deploy/local/stack down)"
+	@echo "make clean   remove build/"
+
+setup:
+	deploy/setup/install-deps
+
+build: setup
+	deploy/setup/build
+
+run: build
+	deploy/local/stack up
+	deploy/local/demo
+
+test:
+	tests/run
+
+lint: build
+	deploy/setup/lint
+
+format:
+	deploy/setup/lint --format
+
+stop:
+	deploy/local/stack down
+
+clean:
+	rm -rf build
