@@ -299,10 +299,18 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return parsed.positional.empty() ? kUsage : kOk;
   }
   const std::string& command = parsed.positional[0];
-  if (command == "submit") return Submit(parsed, out, err);
-  if (command == "case") return Case(parsed, out, err);
-  if (command == "topics") return Topics(parsed, out, err);
-  if (command == "clock") return Clock(parsed, out, err);
+  if (command == "submit") {
+    return Submit(parsed, out, err);
+  }
+  if (command == "case") {
+    return Case(parsed, out, err);
+  }
+  if (command == "topics") {
+    return Topics(parsed, out, err);
+  }
+  if (command == "clock") {
+    return Clock(parsed, out, err);
+  }
   err << "hubctl: unknown command '" << command << "'\n" << kUsageText;
   return kUsage;
 }

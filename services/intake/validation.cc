@@ -49,16 +49,29 @@ void CheckText(absl::string_view value, absl::string_view field, size_t min, siz
   }
 }
 
-// Home Office offence class codes: 1-3 digits, optionally followed by 1-2 upper-case
-// letters ("8L", "28E", "105A").
+// Home Office offence class codes: 1-3 digits, optionally a '.' and 1-2 more digits for a
+// sub-class, then optionally 1-2 upper-case letters ("8L", "28E", "105A", "4.4", "3.2B").
 bool IsOffenceClassCode(absl::string_view code) {
-  size_t digits = 0;
-  while (digits < code.size() && absl::ascii_isdigit(code[digits])) {
-    ++digits;
+  auto take_digits = [&code](size_t max) {
+    size_t n = 0;
+    while (n < code.size() && n < max + 1 && absl::ascii_isdigit(code[n])) {
+      ++n;
+    }
+    code.remove_prefix(n);
+    return n;
+  };
+  size_t digits = take_digits(3);
+  if (digits < 1 || digits > 3) {
+    return false;
   }
-  size_t letters = code.size() - digits;
-  return digits >= 1 && digits <= 3 && letters <= 2 &&
-         AllOf(code.substr(digits), [](char c) { return absl::ascii_isupper(c) != 0; });
+  if (!code.empty() && code.front() == '.') {
+    code.remove_prefix(1);
+    size_t sub = take_digits(2);
+    if (sub < 1 || sub > 2) {
+      return false;
+    }
+  }
+  return code.size() <= 2 && AllOf(code, [](char c) { return absl::ascii_isupper(c) != 0; });
 }
 
 // ONS GSS codes for local authorities: a letter (E, W) and 8 digits.
@@ -143,7 +156,7 @@ std::vector<FieldViolation> ValidateCrimeReport(const CrimeReport& report, absl:
     violations.push_back({"report.offence_class_code", "is required"});
   } else if (!IsOffenceClassCode(report.offence_class_code())) {
     violations.push_back({"report.offence_class_code",
-                          "must be a Home Office offence class code such as '8L' or '28E'"});
+                          "must be a Home Office offence class code such as '8L', '28E' or '4.4'"});
   }
   if (!report.local_authority_code().empty() && !IsGssCode(report.local_authority_code())) {
     violations.push_back(

@@ -75,6 +75,20 @@ TEST(ValidateCrimeReportTest, ReportsEveryBadFieldByPath) {
                            Violation("report.victims[1].contact_routes", "or set no_contact")));
 }
 
+TEST(ValidateCrimeReportTest, KnowsTheShapesOfHomeOfficeOffenceClasses) {
+  CrimeReport report = GoodReport();
+  for (const char* code : {"8L", "28E", "105A", "4.4", "3.2B", "1", "19C"}) {
+    report.set_offence_class_code(code);
+    EXPECT_THAT(ValidateCrimeReport(report, kNow), IsEmpty()) << code;
+  }
+  for (const char* code : {"L8", "1234", "4.", "4.123", ".4", "8LLL", "8l", "4-4"}) {
+    report.set_offence_class_code(code);
+    EXPECT_THAT(ValidateCrimeReport(report, kNow),
+                UnorderedElementsAre(Violation("report.offence_class_code", "Home Office")))
+        << code;
+  }
+}
+
 TEST(ValidateCrimeReportTest, RequiresAVictimAndATimestamp) {
   CrimeReport report = GoodReport();
   report.clear_victims();

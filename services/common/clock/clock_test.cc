@@ -54,7 +54,7 @@ TEST(ClockSettingTest, RefusesGarbageWithAReason) {
 
 TEST(FileClockTest, FollowsTheFileAsItChanges) {
   std::string path = TempPath();
-  std::remove(path.c_str());
+  (void)std::remove(path.c_str());
   ASSERT_OK_AND_ASSIGN(std::shared_ptr<Clock> clock, CreateClock("file:" + path));
   EXPECT_TRUE(clock->IsControlled());
   EXPECT_LT(absl::AbsDuration(clock->Now() - absl::Now()), absl::Seconds(5));
@@ -75,14 +75,14 @@ TEST(FileClockTest, FollowsTheFileAsItChanges) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_GT(clock->Now(), absl::Now() + absl::Hours(71));
-  std::remove(path.c_str());
+  (void)std::remove(path.c_str());
 }
 
 TEST(FileClockTest, RefusesAFileThatDoesNotParseAtStart) {
   std::string path = TempPath();
   std::ofstream(path) << "nonsense\n";
   EXPECT_THAT(CreateClock("file:" + path), StatusIs(absl::StatusCode::kInvalidArgument));
-  std::remove(path.c_str());
+  (void)std::remove(path.c_str());
 }
 
 TEST(CreateClockTest, SystemAndBadSpecs) {

@@ -121,7 +121,7 @@ absl::Status InvalidSetting(absl::string_view setting, absl::string_view value,
 }
 
 absl::StatusOr<std::string> GetString(const ConfigSource& source, absl::string_view setting,
-                                      std::string fallback) {
+                                      const std::string& fallback) {
   std::optional<std::string> value = source.Get(setting);
   return value.has_value() ? *value : fallback;
 }

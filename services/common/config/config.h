@@ -64,7 +64,7 @@ absl::Status InvalidSetting(absl::string_view setting, absl::string_view value,
 // Typed readers. Each returns `fallback` when the setting is absent and an
 // InvalidSetting error when it is present but bad.
 absl::StatusOr<std::string> GetString(const ConfigSource& source, absl::string_view setting,
-                                      std::string fallback);
+                                      const std::string& fallback);
 absl::StatusOr<std::string> GetRequiredString(const ConfigSource& source,
                                               absl::string_view setting);
 absl::StatusOr<HostPort> GetHostPort(const ConfigSource& source, absl::string_view setting,

@@ -124,13 +124,17 @@ absl::StatusOr<CloudEvent> FromHeaders(const kafka::ConsumedRecord& record) {
     return std::string(*value);
   };
   absl::StatusOr<std::string> spec = required("ce_specversion");
-  if (!spec.ok()) return spec.status();
+  if (!spec.ok()) {
+    return spec.status();
+  }
   if (*spec != kSpecVersion) {
     return absl::InvalidArgumentError(
         absl::StrCat("ce_specversion '", *spec, "' is not supported; expected 1.0"));
   }
   absl::StatusOr<std::string> content_type = required("content-type");
-  if (!content_type.ok()) return content_type.status();
+  if (!content_type.ok()) {
+    return content_type.status();
+  }
   if (*content_type != kContentType) {
     return absl::InvalidArgumentError(
         absl::StrCat("content-type '", *content_type, "' is not ", kContentType));
@@ -141,11 +145,15 @@ absl::StatusOr<CloudEvent> FromHeaders(const kafka::ConsumedRecord& record) {
                               {"ce_type", &event.type},
                               {"traceparent", &event.traceparent}}) {
     absl::StatusOr<std::string> value = required(name);
-    if (!value.ok()) return value.status();
+    if (!value.ok()) {
+      return value.status();
+    }
     *target = *std::move(value);
   }
   absl::StatusOr<std::string> time = required("ce_time");
-  if (!time.ok()) return time.status();
+  if (!time.ok()) {
+    return time.status();
+  }
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, *time, &event.time, &error)) {
     return absl::InvalidArgumentError(absl::StrCat("ce_time is not RFC 3339: ", error));

@@ -39,9 +39,15 @@ const char* LevelName(Level level) {
 }  // namespace
 
 Level ParseLevel(absl::string_view name) {
-  if (name == "debug") return Level::kDebug;
-  if (name == "warning") return Level::kWarning;
-  if (name == "error") return Level::kError;
+  if (name == "debug") {
+    return Level::kDebug;
+  }
+  if (name == "warning") {
+    return Level::kWarning;
+  }
+  if (name == "error") {
+    return Level::kError;
+  }
   return Level::kInfo;
 }
 

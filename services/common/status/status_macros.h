@@ -26,11 +26,14 @@
 #define HUB_ASSIGN_OR_RETURN(lhs, rexpr) \
   HUB_ASSIGN_OR_RETURN_IMPL_(HUB_STATUS_CONCAT_(hub_statusor_, __LINE__), lhs, rexpr)
 
+// `lhs` may be a declaration, so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define HUB_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                               \
   if (!statusor.ok()) {                                  \
     return std::move(statusor).status();                 \
   }                                                      \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // HUB_SERVICES_COMMON_STATUS_STATUS_MACROS_H_

@@ -37,6 +37,7 @@ MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   return status.code() == code;
 }
 
+// NOLINTNEXTLINE(bugprone-macro-parentheses): gMock's MATCHER_P2 expansion.
 MATCHER_P2(StatusIs, code, message_matcher,
            "has status code " + absl::StatusCodeToString(code) + " and a matching message") {
   const absl::Status& status = GetStatus(arg);
@@ -54,9 +55,11 @@ MATCHER_P2(StatusIs, code, message_matcher,
 // Asserts that `rexpr` is OK and moves its value into `lhs`.
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(HUB_TESTING_CONCAT_(hub_test_statusor_, __LINE__), lhs, rexpr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration.
 #define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                               \
   ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // HUB_SERVICES_COMMON_STATUS_STATUS_MATCHERS_H_
