@@ -23,6 +23,7 @@
 #include "hub/cases/v1/cases.grpc.pb.h"
 #include "hub/events/v1/events.pb.h"
 #include "hub/intake/v1/intake.grpc.pb.h"
+#include "services/common/clock/clock.h"
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/redis/redis_client.h"
@@ -54,6 +55,9 @@ class PipelineE2ETest : public ::testing::Test {
     ASSERT_FALSE(bin_dir_.empty()) << "HUB_BIN_DIR must name the build's bin/ directory";
     // A namespace of our own: topics, groups and Redis keys no other test sees.
     ns_ = absl::StrCat("e2e", getpid() % 100000, "x", absl::ToUnixMillis(absl::Now()) % 100000);
+    // Every service reads time from this file, which a test may rewrite (hubctl clock).
+    clock_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-clock");
+    ASSERT_THAT(clock::WriteClockFile(clock_file_, clock::ClockSetting{}), IsOk());
     topics_ = events::Topics(ns_);
     ASSERT_THAT(kafka::EnsureTopics(kafka_, events::TopicSpecs(ns_)), IsOk());
     for (const char* name : kServices) {
@@ -102,6 +106,7 @@ class PipelineE2ETest : public ::testing::Test {
         {"HUB_REDIS_ADDR", redis_.ToString()},
         {"HUB_GRPC_ADDR", absl::StrCat("127.0.0.1:", service.grpc_port)},
         {"HUB_HTTP_ADDR", absl::StrCat("127.0.0.1:", service.http_port)},
+        {"HUB_CLOCK", absl::StrCat("file:", clock_file_)},
         {"HUB_LOG_LEVEL", "debug"}};
     std::string log = absl::StrCat(::testing::TempDir(), "/", ns_, "-", name, ".log");
     absl::StatusOr<std::unique_ptr<ChildProcess>> process =
@@ -190,6 +195,7 @@ class PipelineE2ETest : public ::testing::Test {
   hub::testing::HostPort redis_;
   std::string bin_dir_;
   std::string ns_;
+  std::string clock_file_;
   events::TopicNames topics_;
   std::map<std::string, RunningService> services_;
   std::unique_ptr<hub::intake::v1::IntakeService::Stub> intake_;
@@ -262,6 +268,29 @@ TEST_F(PipelineE2ETest, BadReportIsRefusedAndLeavesNoTrace) {
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("report.victims"));
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("report.offence_class_code"));
   EXPECT_EQ(CountRecords(topics_.crime_reported), 0);
+}
+
+TEST_F(PipelineE2ETest, EveryServiceReadsTheSharedTestClock) {
+  // Monday 7 January 2030, 09:00 London (GMT): the referral is due Wednesday 23:59.
+  absl::Time frozen = absl::FromCivil(absl::CivilSecond(2030, 1, 7, 9, 0, 0), absl::UTCTimeZone());
+  ASSERT_THAT(clock::WriteClockFile(
+                  clock_file_, clock::ClockSetting{clock::ClockSetting::Mode::kFrozen, {}, frozen}),
+              IsOk());
+  absl::SleepFor(absl::Milliseconds(100));  // The services re-read the file within 20 ms.
+  hub::intake::v1::CrimeReport report = Report("evt-clock");
+  *report.mutable_reported_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
+      absl::ToUnixSeconds(frozen - absl::Hours(1)));
+  hub::intake::v1::SubmitCrimeReportResponse response;
+  grpc::Status status = Submit(report, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  hub::cases::v1::CaseState state = WaitForNotified(response.cases(0).case_id());
+  ASSERT_EQ(state.history_size(), 4);
+  for (const auto& entry : state.history()) {
+    EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMilliseconds(entry.recorded_at()),
+              absl::ToUnixMillis(frozen))
+        << entry.service();
+  }
+  EXPECT_EQ(state.attributes().at("referral_due"), "2030-01-09T23:59:00Z");
 }
 
 TEST_F(PipelineE2ETest, KilledStageLosesNothingAfterRestart) {
