@@ -197,7 +197,7 @@ void IntakeServiceImpl::Publish(const std::shared_ptr<Submission>& submission) {
     submission->event_ids.push_back(header.id);
     deps_.producer->Produce(
         events::MakeRecord(deps_.crime_reported_topic, event.case_id(), event, header),
-        [this, submission](absl::Status delivered) {
+        [this, submission](const absl::Status& delivered) {
           if (!delivered.ok()) {
             absl::MutexLock lock(&submission->mu);
             if (submission->first_error.ok()) {

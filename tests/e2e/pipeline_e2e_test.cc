@@ -85,7 +85,9 @@ class PipelineE2ETest : public ::testing::Test {
       }
     }
     for (auto& [name, service] : services_) {
-      if (service.process == nullptr) continue;
+      if (service.process == nullptr) {
+        continue;
+      }
       absl::StatusOr<int> status = service.process->Wait(absl::Seconds(30));
       ASSERT_THAT(status, IsOk()) << name << " did not stop on SIGTERM";
       EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)

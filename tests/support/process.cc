@@ -33,10 +33,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
       env_strings.push_back(text);
     }
   }
+  env_strings.reserve(env_strings.size() + env.size());
   for (const auto& [key, value] : env) {
     env_strings.push_back(absl::StrCat(key, "=", value));
   }
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (std::string& text : env_strings) {
     envp.push_back(text.data());
   }
@@ -44,6 +46,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   std::vector<std::string> argv_strings = {path};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
   for (std::string& text : argv_strings) {
     argv.push_back(text.data());
   }
@@ -100,10 +103,14 @@ int FreePort() {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
   socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    address.sin_port = 0;
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
   return ntohs(address.sin_port);
 }
 

@@ -1,5 +1,8 @@
 #include "tests/support/test_env.h"
 
+// Tests read their environment before starting threads; getenv is safe then.
+// NOLINTBEGIN(concurrency-mt-unsafe)
+
 #include <unistd.h>
 
 #include <atomic>
@@ -57,3 +60,4 @@ std::string BinDir() {
 }
 
 }  // namespace hub::testing
+// NOLINTEND(concurrency-mt-unsafe)

@@ -57,6 +57,7 @@ TEST(RegistryTest, EscapesLabelValues) {
 TEST(CounterTest, IsExactUnderConcurrentIncrements) {
   Counter counter;
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&counter] {
       for (int i = 0; i < 10000; ++i) {

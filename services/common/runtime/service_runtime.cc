@@ -153,7 +153,7 @@ class Process {
         if (!status.ok()) {
           log::Error("consumer loop failed", {{"status", status.ToString()}});
           consumer_failed_ = true;
-          std::raise(SIGTERM);
+          (void)std::raise(SIGTERM);
         }
       });
     }

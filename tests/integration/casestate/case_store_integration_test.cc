@@ -90,6 +90,7 @@ TEST_F(CaseStoreTest, LateEarlierStageJoinsHistoryButDoesNotOverwrite) {
 TEST_F(CaseStoreTest, ConcurrentRedeliveriesApplyExactlyOnce) {
   std::atomic<int> applied{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
