@@ -11,6 +11,7 @@ help:
 	@echo "make run     build, start the local stack, submit the samples and show how to watch them"
 	@echo "make test    setup, build, private Kafka+Redis on free ports, all ctest tests (tests/run)"
 	@echo "make lint    clang-format check and clang-tidy (deploy/setup/lint)"
+	@echo "make bench   build, then pipeline vs gRPC echo throughput and latency on a private stack (bench/pipeline/run)"
 	@echo "make format  apply clang-format"
 	@echo "make stop    stop the local stack (deploy/local/stack down)"
 	@echo "make clean   remove build/"
@@ -30,6 +31,11 @@ test:
 
 lint: build
 	deploy/setup/lint
+
+# bench/ is also a directory, so the target must be phony to run at all.
+.PHONY: bench
+bench: build
+	bench/pipeline/run
 
 format:
 	deploy/setup/lint --format
