@@ -75,6 +75,10 @@ class Process {
     kafka::ProducerConfig producer_config;
     producer_config.bootstrap_servers = config.kafka_bootstrap;
     producer_config.client_id = absl::StrCat(config.ns, ".", spec_.name);
+    // Every publish here waits for its own acknowledgement before the caller goes on, so
+    // lingering only adds latency; under load librdkafka still batches what queues up
+    // while a request is in flight.
+    producer_config.linger = absl::ZeroDuration();
     producer_config.topics = {context_.topics.crime_reported, context_.topics.needs_assessed,
                               context_.topics.referral_routed,
                               context_.topics.notification_recorded, context_.topics.dead_letter};
