@@ -18,6 +18,7 @@
 #include "services/common/clock/clock.h"
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
+#include "services/common/rpc/error_details.h"
 
 namespace hub::hubctl {
 namespace {
@@ -120,6 +121,12 @@ int Submit(const Parsed& parsed, std::ostream& out, std::ostream& err) {
     grpc::Status status = stub->SubmitCrimeReport(&context, request, &response);
     if (!status.ok()) {
       err << path << ": refused: " << status.error_code() << " " << status.error_message() << "\n";
+      if (absl::StatusOr<google::rpc::BadRequest> bad_request = rpc::BadRequestOf(status);
+          bad_request.ok()) {
+        for (const auto& violation : bad_request->field_violations()) {
+          err << "  " << violation.field() << ": " << violation.description() << "\n";
+        }
+      }
       result = kFailed;
       continue;
     }

@@ -11,10 +11,10 @@
 #include "nlohmann/json.hpp"
 
 #include "hub/events/v1/events.pb.h"
-#include "services/common/casestate/case_service.h"
 #include "services/common/events/cloudevents.h"
 #include "services/common/events/topics.h"
 #include "services/common/log/log.h"
+#include "services/common/rpc/error_details.h"
 #include "services/intake/cases.h"
 #include "services/intake/validation.h"
 
@@ -56,7 +56,7 @@ const redis::Script& ReleaseScript() {
   return *script;
 }
 
-grpc::Status ToGrpc(const absl::Status& status) { return casestate::ToGrpcStatus(status); }
+grpc::Status ToGrpc(const absl::Status& status) { return rpc::ToGrpcStatus(status); }
 
 }  // namespace
 
@@ -121,9 +121,16 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
   }
   const hub::intake::v1::CrimeReport& report = request->report();
   absl::Time now = deps_.clock->Now();
-  if (absl::Status valid = ViolationsToStatus(ValidateCrimeReport(report, now)); !valid.ok()) {
-    log::Info("crime report rejected", {{"caller", caller->principal}, {"reason", "invalid"}});
-    return reject(valid, rejected_);
+  if (std::vector<FieldViolation> violations = ValidateCrimeReport(report, now);
+      !violations.empty()) {
+    log::Info("crime report rejected", {{"caller", caller->principal},
+                                        {"reason", "invalid"},
+                                        {"violations", static_cast<int>(violations.size())}});
+    rejected_->Increment();
+    latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started));
+    reactor->Finish(
+        rpc::InvalidArgument(std::string(ViolationsToStatus(violations).message()), violations));
+    return reactor;
   }
 
   auto submission = std::make_shared<Submission>();

@@ -14,13 +14,11 @@
 #include "absl/time/time.h"
 
 #include "hub/intake/v1/intake.pb.h"
+#include "services/common/rpc/error_details.h"
 
 namespace hub::intake {
 
-struct FieldViolation {
-  std::string field;
-  std::string description;
-};
+using FieldViolation = rpc::FieldViolation;
 
 // Every violation in `report`; empty when it is acceptable. `now` is the hub clock:
 // reported_at may not be in the future (a minute of clock skew is allowed).

@@ -27,6 +27,7 @@
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/redis/redis_client.h"
+#include "services/common/rpc/error_details.h"
 #include "services/common/status/status_matchers.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -268,7 +269,14 @@ TEST_F(PipelineE2ETest, BadReportIsRefusedAndLeavesNoTrace) {
   grpc::Status status = Submit(report, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("report.victims"));
-  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("report.offence_class_code"));
+  // Standard clients find every bad field in the google.rpc.BadRequest details.
+  ASSERT_OK_AND_ASSIGN(google::rpc::BadRequest bad_request, rpc::BadRequestOf(status));
+  std::vector<std::string> fields;
+  for (const auto& violation : bad_request.field_violations()) {
+    fields.push_back(violation.field());
+  }
+  EXPECT_THAT(fields,
+              ::testing::UnorderedElementsAre("report.victims", "report.offence_class_code"));
   EXPECT_EQ(CountRecords(topics_.crime_reported), 0);
 }
 

@@ -4,14 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace hub::casestate {
+#include "services/common/rpc/error_details.h"
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) {
-    return grpc::Status::OK;
-  }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+namespace hub::casestate {
 
 CaseServiceImpl::CaseServiceImpl(CaseStore* store, const identity::IdentityProvider* identity)
     : store_(store), identity_(identity) {}
@@ -29,11 +24,11 @@ grpc::Status CaseServiceImpl::GetCase(grpc::ServerContext* context,
                                       const hub::cases::v1::GetCaseRequest* request,
                                       hub::cases::v1::GetCaseResponse* response) {
   if (absl::Status allowed = Authorise(*context); !allowed.ok()) {
-    return ToGrpcStatus(allowed);
+    return rpc::ToGrpcStatus(allowed);
   }
   absl::StatusOr<std::optional<hub::cases::v1::CaseState>> state = store_->Get(request->case_id());
   if (!state.ok()) {
-    return ToGrpcStatus(state.status());
+    return rpc::ToGrpcStatus(state.status());
   }
   if (!state->has_value()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -47,7 +42,7 @@ grpc::Status CaseServiceImpl::ListCases(grpc::ServerContext* context,
                                         const hub::cases::v1::ListCasesRequest* request,
                                         hub::cases::v1::ListCasesResponse* response) {
   if (absl::Status allowed = Authorise(*context); !allowed.ok()) {
-    return ToGrpcStatus(allowed);
+    return rpc::ToGrpcStatus(allowed);
   }
   if (request->limit() > 1000) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be 0-1000");
@@ -55,7 +50,7 @@ grpc::Status CaseServiceImpl::ListCases(grpc::ServerContext* context,
   int limit = request->limit() == 0 ? 50 : static_cast<int>(request->limit());
   absl::StatusOr<std::vector<hub::cases::v1::CaseState>> cases = store_->ListRecent(limit);
   if (!cases.ok()) {
-    return ToGrpcStatus(cases.status());
+    return rpc::ToGrpcStatus(cases.status());
   }
   for (hub::cases::v1::CaseState& state : *cases) {
     *response->add_cases() = std::move(state);

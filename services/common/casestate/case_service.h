@@ -29,9 +29,6 @@ class CaseServiceImpl final : public hub::cases::v1::CaseService::Service {
   const identity::IdentityProvider* identity_;
 };
 
-// absl::Status → grpc::Status with the same code and message.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-
 }  // namespace hub::casestate
 
 #endif  // HUB_SERVICES_COMMON_CASESTATE_CASE_SERVICE_H_
