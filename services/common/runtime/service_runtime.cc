@@ -23,6 +23,13 @@ constexpr absl::Duration kRedisStartupWait = absl::Seconds(30);
 constexpr absl::Duration kGrpcShutdownDeadline = absl::Seconds(5);
 constexpr absl::Duration kProducerFlushTimeout = absl::Seconds(10);
 
+// Sends the Kafka adapter's operational lines (already PII-free and rate-limited) to the
+// service's JSON log.
+void LogKafka(std::string_view level, std::string_view message) {
+  log::Log(level == "error" ? log::Level::kError : log::Level::kWarning, "kafka",
+           {{"detail", absl::string_view(message.data(), message.size())}});
+}
+
 absl::StatusOr<std::unique_ptr<redis::RedisClient>> ConnectRedis(const config::HostPort& address,
                                                                  int pool_size) {
   redis::RedisConfig redis_config;
@@ -79,6 +86,7 @@ class Process {
     // lingering only adds latency; under load librdkafka still batches what queues up
     // while a request is in flight.
     producer_config.linger = absl::ZeroDuration();
+    producer_config.log = LogKafka;
     producer_config.topics = {context_.topics.crime_reported, context_.topics.needs_assessed,
                               context_.topics.referral_routed,
                               context_.topics.notification_recorded, context_.topics.dead_letter};
@@ -102,6 +110,7 @@ class Process {
       consumer_config.client_id = producer_config.client_id;
       consumer_config.topics = topics;
       consumer_config.dead_letter_topic = context_.topics.dead_letter;
+      consumer_config.log = LogKafka;
       Service* service = service_.get();
       metrics::Histogram* latency = metrics_.AddHistogram(
           absl::StrCat("hub_", spec_.name, "_handle_seconds"),
