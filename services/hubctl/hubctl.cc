@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -28,7 +29,7 @@ constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 constexpr char kUsageText[] =
     "usage:\n"
-    "  hubctl submit [--intake HOST:PORT] [--caller PRINCIPAL] FILE...\n"
+    "  hubctl submit [--intake HOST:PORT] [--caller PRINCIPAL] FILE...   (- reads stdin)\n"
     "  hubctl case get CASE_ID [--cases HOST:PORT] [--json]\n"
     "  hubctl case list [--cases HOST:PORT] [--limit N] [--json]\n"
     "  hubctl topics ensure [--kafka HOST:PORT] [--namespace NS]\n"
@@ -84,9 +85,10 @@ int ReportRpcError(const grpc::Status& status, absl::string_view what, std::ostr
   return kFailed;
 }
 
-int Submit(const Parsed& parsed, std::ostream& out, std::ostream& err) {
+int Submit(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
   if (parsed.positional.size() < 2) {
-    err << "hubctl submit: name at least one JSON file holding a hub.intake.v1.CrimeReport\n";
+    err << "hubctl submit: name at least one JSON file holding a hub.intake.v1.CrimeReport "
+           "(- for stdin)\n";
     return kUsage;
   }
   std::string address = FlagOrEnv(parsed, "intake", "HUB_INTAKE_ADDR", "127.0.0.1:50051");
@@ -95,14 +97,18 @@ int Submit(const Parsed& parsed, std::ostream& out, std::ostream& err) {
   int result = kOk;
   for (size_t i = 1; i < parsed.positional.size(); ++i) {
     const std::string& path = parsed.positional[i];
-    std::ifstream in(path);
-    if (!in.good()) {
-      err << path << ": cannot read the file\n";
-      result = kFailed;
-      continue;
-    }
     std::stringstream text;
-    text << in.rdbuf();
+    if (path == "-") {
+      text << in.rdbuf();
+    } else {
+      std::ifstream file(path);
+      if (!file.good()) {
+        err << path << ": cannot read the file\n";
+        result = kFailed;
+        continue;
+      }
+      text << file.rdbuf();
+    }
     hub::intake::v1::SubmitCrimeReportRequest request;
     google::protobuf::util::Status parsed_json =
         google::protobuf::util::JsonStringToMessage(text.str(), request.mutable_report());
@@ -300,6 +306,11 @@ int Clock(const Parsed& parsed, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return Run(args, std::cin, out, err);
+}
+
+int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err) {
   Parsed parsed = Parse(args);
   if (parsed.positional.empty() || parsed.flags.count("help") > 0) {
     (parsed.positional.empty() ? err : out) << kUsageText;
@@ -307,7 +318,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   }
   const std::string& command = parsed.positional[0];
   if (command == "submit") {
-    return Submit(parsed, out, err);
+    return Submit(parsed, in, out, err);
   }
   if (command == "case") {
     return Case(parsed, out, err);

@@ -1,7 +1,7 @@
 // hubctl: the hub's command line for people — police IT testing a feed, Hub staff reading
 // a case, engineers creating topics or moving a test clock.
 //
-//   hubctl submit [--intake HOST:PORT] [--caller PRINCIPAL] FILE...
+//   hubctl submit [--intake HOST:PORT] [--caller PRINCIPAL] FILE...   (FILE "-" is stdin)
 //   hubctl case get CASE_ID [--cases HOST:PORT] [--json]
 //   hubctl case list [--cases HOST:PORT] [--limit N] [--json]
 //   hubctl topics ensure [--kafka HOST:PORT] [--namespace NS]
@@ -14,13 +14,18 @@
 #ifndef HUB_SERVICES_HUBCTL_HUBCTL_H_
 #define HUB_SERVICES_HUBCTL_HUBCTL_H_
 
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
 
 namespace hub::hubctl {
 
-// Runs one hubctl command line (without the program name); returns the exit code.
+// Runs one hubctl command line (without the program name) reading "-" files from `in`;
+// returns the exit code.
+int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err);
+// The same, reading "-" from standard input.
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace hub::hubctl

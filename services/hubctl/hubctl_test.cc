@@ -59,5 +59,13 @@ TEST(HubctlTest, SubmitReportsUnreadableAndMalformedFiles) {
   EXPECT_THAT(err.str(), HasSubstr("/nonexistent.json: cannot read the file"));
 }
 
+TEST(HubctlTest, SubmitReadsTheReportFromStdinForDash) {
+  std::istringstream in("{\"forceCode\": [1]}");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", "-"}, in, out, err), 1);
+  EXPECT_THAT(err.str(), HasSubstr("-: not a CrimeReport in JSON"));
+}
+
 }  // namespace
 }  // namespace hub::hubctl
