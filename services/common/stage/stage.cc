@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 
 #include "services/common/log/log.h"
 
@@ -26,33 +25,45 @@ StageRecorder::StageRecorder(kafka::Producer* producer, casestate::CaseStore* st
 
 absl::Status StageRecorder::PublishThenRecord(kafka::OutgoingRecord event,
                                               const casestate::CaseStep& step) {
-  absl::Time start = absl::Now();
   absl::Status published = producer_->ProduceSync(std::move(event), publish_timeout_);
-  log::Debug(
-      "stage event published",
-      {{"case_id", step.case_id}, {"publish_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
   if (!published.ok()) {
     return AsRetryable(published, "publish");
   }
-  return Record(step);
-}
-
-absl::Status StageRecorder::Record(const casestate::CaseStep& step) {
   absl::StatusOr<bool> recorded = store_->RecordStep(step);
+  if (recorded.ok()) {
+    log::Debug("case step recorded", {{"case_id", step.case_id},
+                                      {"event_id", step.event_id},
+                                      {"stage", hub::cases::v1::Stage_Name(step.stage)}});
+  }
   return AsRetryable(recorded.status(), "record case step");
 }
 
-events::CloudEvent NextEvent(const events::CloudEvent& input, absl::string_view service,
-                             absl::string_view type, absl::string_view step, absl::Time now) {
-  events::CloudEvent next;
-  next.id = events::DeriveEventId(input.id, step);
-  next.source = absl::StrCat("/hub/", service);
-  next.type = std::string(type);
-  next.time = now;
+const hub::events::v1::CrimeReported& CrimeOf(const hub::events::v1::CrimeReported& event) {
+  return event;
+}
+const hub::events::v1::CrimeReported& CrimeOf(const hub::events::v1::NeedsAssessed& event) {
+  return event.crime();
+}
+const hub::events::v1::CrimeReported& CrimeOf(const hub::events::v1::ReferralRouted& event) {
+  return event.assessment().crime();
+}
+
+StageOutput BeginStep(const StageSpec& spec, const events::CloudEvent& input,
+                      const std::string& case_id, absl::Time now) {
+  StageOutput output;
+  output.event.id = events::DeriveEventId(input.id, spec.step);
+  output.event.source = absl::StrCat("/hub/", spec.service);
+  output.event.type = spec.output_type;
+  output.event.time = now;
   absl::StatusOr<events::TraceContext> trace = events::ParseTraceparent(input.traceparent);
-  next.traceparent = trace.ok() ? events::ChildOf(*trace, step).ToTraceparent()
-                                : events::NewTrace().ToTraceparent();
-  return next;
+  output.event.traceparent = trace.ok() ? events::ChildOf(*trace, spec.step).ToTraceparent()
+                                        : events::NewTrace().ToTraceparent();
+  output.step.case_id = case_id;
+  output.step.stage = spec.stage;
+  output.step.service = spec.service;
+  output.step.event_id = output.event.id;
+  output.step.recorded_at = now;
+  return output;
 }
 
 }  // namespace hub::stage
