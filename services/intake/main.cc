@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   hub::runtime::ServiceSpec spec;
   spec.name = "intake";
   spec.defaults = {{"127.0.0.1", 50051}, {"127.0.0.1", 19101}};
+  spec.produces = [](const hub::events::TopicNames& topics) {
+    return std::vector<std::string>{topics.crime_reported};
+  };
   spec.factory = [](hub::runtime::ServiceContext& context)
       -> absl::StatusOr<std::unique_ptr<hub::runtime::Service>> {
     return std::make_unique<IntakeProcess>(context);

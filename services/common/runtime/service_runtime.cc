@@ -87,9 +87,9 @@ class Process {
     // while a request is in flight.
     producer_config.linger = absl::ZeroDuration();
     producer_config.log = LogKafka;
-    producer_config.topics = {context_.topics.crime_reported, context_.topics.needs_assessed,
-                              context_.topics.referral_routed,
-                              context_.topics.notification_recorded, context_.topics.dead_letter};
+    if (spec_.produces) {
+      producer_config.topics = spec_.produces(context_.topics);
+    }
     HUB_ASSIGN_OR_RETURN(producer_, kafka::CreateProducer(producer_config));
     context_.producer = producer_.get();
 

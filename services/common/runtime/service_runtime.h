@@ -73,6 +73,9 @@ struct ServiceSpec {
   // "intake", "triage", "routing", "notification".
   std::string name;
   config::ServiceDefaults defaults;
+  // The topics the service publishes to (including the dead-letter topic if it consumes),
+  // so the producer fetches their metadata at start and no others.
+  std::function<std::vector<std::string>(const events::TopicNames&)> produces;
   // Settings the service reads beyond the shared ones (so unknown flags are refused).
   std::set<std::string> extra_settings;
   std::function<absl::StatusOr<std::unique_ptr<Service>>(ServiceContext&)> factory;
