@@ -56,8 +56,6 @@ const redis::Script& ReleaseScript() {
   return *script;
 }
 
-grpc::Status ToGrpc(const absl::Status& status) { return rpc::ToGrpcStatus(status); }
-
 }  // namespace
 
 struct IntakeServiceImpl::Submission {
@@ -106,7 +104,7 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
   auto reject = [&](const absl::Status& status, metrics::Counter* counter) {
     counter->Increment();
     latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    reactor->Finish(ToGrpc(status));
+    reactor->Finish(rpc::ToGrpcStatus(status));
     return reactor;
   };
 
@@ -287,7 +285,7 @@ void IntakeServiceImpl::Finish(const std::shared_ptr<Submission>& submission,
   }
   unavailable_->Increment();
   latency_->Observe(absl::ToDoubleSeconds(absl::Now() - submission->started));
-  submission->reactor->Finish(ToGrpc(status));
+  submission->reactor->Finish(rpc::ToGrpcStatus(status));
 }
 
 }  // namespace hub::intake

@@ -58,7 +58,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   pid_t pid = 0;
-  int error = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int error = posix_spawnp(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) {
     return absl::InternalError(absl::StrCat("cannot start ", path, ": errno ", error));

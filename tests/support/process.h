@@ -19,7 +19,8 @@ namespace hub::testing {
 
 class ChildProcess {
  public:
-  // Starts `path` with `args`; the child's environment is this process's plus `env`, and
+  // Starts `path` (a path, or a program name looked up on PATH) with `args`; the child's
+  // environment is this process's plus `env`, and
   // its stdout and stderr go to `log_path`.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
       const std::string& path, const std::vector<std::string>& args,

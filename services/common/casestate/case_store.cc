@@ -141,7 +141,7 @@ absl::StatusOr<bool> CaseStore::RecordStep(const CaseStep& step) {
     return absl::InternalError("case store: pipeline returned the wrong number of replies");
   }
   if (replies[0].type == redis::Reply::Type::kError) {
-    if (replies[0].str.rfind("NOSCRIPT", 0) != 0) {
+    if (!redis::IsNoScriptError(replies[0])) {
       return absl::InternalError(absl::StrCat("case store: ", replies[0].str));
     }
     // First use on this server: load and run the script (one extra round trip, once).

@@ -84,6 +84,11 @@ class RedisClient {
 // CreateRedisClient calls it; `main` may call it first to refuse bad flags early.
 absl::Status ValidateRedisConfig(const RedisConfig& config);
 
+// True for the error EVALSHA returns when the server does not have the script cached (it
+// restarted, or someone ran SCRIPT FLUSH). Eval handles it; a caller that sends EVALSHA
+// inside a Pipeline checks its reply with this and falls back to Eval.
+bool IsNoScriptError(const Reply& reply);
+
 // Validates `config`, then connects (at least one connection must succeed, else kUnavailable
 // naming host:port). The other pool_size - 1 connections are made now when possible and
 // otherwise on first use. Destroy the client only after every call on it has returned.

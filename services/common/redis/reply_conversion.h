@@ -21,10 +21,6 @@ Reply ConvertReply(const redisReply& reply);
 // top level is checked: errors nested in arrays (EXEC, scripts) stay in place.
 absl::StatusOr<Reply> ReplyOrError(Reply reply);
 
-// True for the error EVALSHA returns when the server does not have the script cached (it
-// restarted, or someone ran SCRIPT FLUSH), so Eval should send the source with EVAL.
-bool IsNoScriptError(const Reply& reply);
-
 }  // namespace hub::redis
 
 #endif  // HUB_SERVICES_COMMON_REDIS_REPLY_CONVERSION_H_

@@ -1,8 +1,5 @@
 // RedisClient against a real redis-server. Most tests use the shared server at
 // HUB_TEST_REDIS and fail when it is unset; the restart test runs its own redis-server.
-#include <signal.h>
-#include <spawn.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -19,18 +16,12 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 
 #include "services/common/redis/redis_client.h"
 #include "services/common/redis/reply_matchers.h"
 #include "services/common/status/status_matchers.h"
+#include "tests/support/process.h"
 #include "tests/support/test_env.h"
-
-extern char** environ;  // For posix_spawnp: the child inherits the test environment.
 
 namespace hub::redis {
 namespace {
@@ -261,50 +252,24 @@ TEST_F(RedisClientIntegrationTest, TimeoutIsUnavailableAndTheNextCallReconnects)
   EXPECT_THAT(echo, IsStringReply("next"));
 }
 
-// A loopback port nothing listens on (the kernel picked it free a moment ago).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 // A private redis-server child process this test can kill and restart on the same port.
 class RedisServerProcess {
  public:
   explicit RedisServerProcess(int port) : port_(port) {}
-  RedisServerProcess(const RedisServerProcess&) = delete;
-  RedisServerProcess& operator=(const RedisServerProcess&) = delete;
-  ~RedisServerProcess() { Kill(); }
 
   // Starts the server and waits until it answers PING.
   absl::Status Start() {
-    const std::string port = absl::StrCat(port_);
     // Its log would only repeat what the assertions say; keep the test output readable.
-    std::vector<std::string> args = {
-        "redis-server", "--port", port,          "--bind", "127.0.0.1", "--save",   "",
-        "--appendonly", "no",     "--daemonize", "no",     "--logfile", "/dev/null"};
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (std::string& arg : args) {
-      argv.push_back(arg.data());
+    absl::StatusOr<std::unique_ptr<hub::testing::ChildProcess>> process =
+        hub::testing::ChildProcess::Start(
+            "redis-server",
+            {"--port", absl::StrCat(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+             "no", "--daemonize", "no", "--logfile", "/dev/null"},
+            {}, "/dev/null");
+    if (!process.ok()) {
+      return process.status();
     }
-    argv.push_back(nullptr);
-    if (const int error =
-            posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ);
-        error != 0) {
-      pid_ = -1;
-      return absl::ErrnoToStatus(error, "posix_spawnp redis-server");
-    }
+    process_ = *std::move(process);
     RedisConfig probe_config;
     probe_config.port = port_;
     probe_config.pool_size = 1;
@@ -322,24 +287,17 @@ class RedisServerProcess {
   }
 
   // SIGKILL, as a crash would: no goodbye to connected clients beyond the kernel's FIN.
-  void Kill() {
-    if (pid_ <= 0) {
-      return;
-    }
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void Kill() { process_.reset(); }
 
  private:
   const int port_;
-  pid_t pid_ = -1;
+  // Its destructor kills and reaps the server.
+  std::unique_ptr<hub::testing::ChildProcess> process_;
 };
 
 TEST(RedisClientServerLifecycleTest, UnreachableServerIsUnavailableNamingHostPort) {
   RedisConfig config;
-  config.port = FreePort();
+  config.port = hub::testing::FreePort();
   ASSERT_NE(config.port, 0);
 
   EXPECT_THAT(
@@ -349,7 +307,7 @@ TEST(RedisClientServerLifecycleTest, UnreachableServerIsUnavailableNamingHostPor
 
 TEST(RedisClientServerLifecycleTest, RestartedServerRecoversWithoutANewClient) {
   RedisConfig config;
-  config.port = FreePort();
+  config.port = hub::testing::FreePort();
   ASSERT_NE(config.port, 0);
   config.pool_size = 2;
   config.connect_timeout = absl::Milliseconds(500);
