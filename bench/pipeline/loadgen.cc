@@ -347,6 +347,18 @@ void AddLatency(nlohmann::ordered_json& out, const std::string& prefix,
 
 }  // namespace
 
+const char* TargetName(Target target) {
+  switch (target) {
+    case Target::kEcho:
+      return "echo";
+    case Target::kIntake:
+      return "intake";
+    case Target::kPipeline:
+      return "pipeline";
+  }
+  return "unknown";
+}
+
 int64_t LoadResult::ok() const { return target == Target::kPipeline ? notified : rpc_ok; }
 
 int64_t LoadResult::errors() const {
@@ -430,6 +442,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadConfig& config) {
                                : SubmitRequestBytes(config.run_id, config.requests);
     outcome = RunEcho(config, channel, result.payload_bytes, slots, first_error);
   } else {
+    // Intake and pipeline send the same reports; only the pipeline follows them.
     result.payload_bytes = SubmitRequestBytes(config.run_id, config.requests);
     outcome = RunSubmits(config, channel, slots, first_error);
   }
@@ -495,7 +508,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadConfig& config) {
 std::string ToJsonLine(const LoadResult& result) {
   nlohmann::ordered_json out;
   const bool pipeline = result.target == Target::kPipeline;
-  out["target"] = pipeline ? "pipeline" : "echo";
+  out["target"] = TargetName(result.target);
   out["label"] = result.label;
   out["requests"] = result.sent;
   out["ok"] = result.ok();

@@ -1,6 +1,11 @@
 // The load generator: drives either the echo baseline or the hub's intake with a bounded
 // number of requests and reports throughput and latency.
 //
+// Three targets: `echo` (the baseline), `intake` (SubmitCrimeReport only: a call counts
+// when intake answers OK, which it does only once Kafka acknowledged the events with
+// acks=all and Redis confirmed the case state; nothing is followed afterwards) and
+// `pipeline` (the same submissions, then each case followed to notification).
+//
 // Requests are issued by one dispatching thread through gRPC's callback stubs, so up to
 // `concurrency` calls are in flight on one channel without a thread per call. With
 // `rate` = 0 the run is closed-loop (a new call as soon as one finishes: maximum
@@ -35,7 +40,10 @@
 
 namespace hub::bench {
 
-enum class Target { kEcho, kPipeline };
+enum class Target { kEcho, kIntake, kPipeline };
+
+// "echo", "intake" or "pipeline": the name on the command line and in the JSON line.
+const char* TargetName(Target target);
 
 // Far above a crime report's size, far below gRPC's default 4 MiB message limit.
 inline constexpr size_t kMaxEchoPayloadBytes = size_t{1} << 20;
@@ -109,7 +117,7 @@ struct LoadResult {
                                                            "notification"};
   std::array<LatencySummary, 4> hops;
 
-  // What the target delivered end to end: answered calls (echo) or notified cases
+  // What the target delivered end to end: answered calls (echo, intake) or notified cases
   // (pipeline) per second of the whole run.
   int64_t ok() const;
   int64_t errors() const;
@@ -123,8 +131,8 @@ struct LoadResult {
 absl::StatusOr<LoadResult> RunLoad(const LoadConfig& config);
 
 // One JSON object on one line (no newline): target, label, requests, ok, errors, seconds,
-// throughput_per_s, rpc_* latencies in ms and, for the pipeline, submit_*, e2e_* and
-// hop_<stage>_p50_ms / _p99_ms fields.
+// throughput_per_s, rpc_* latencies in ms (the echo or the submit call) and, for the
+// pipeline, submit_*, e2e_* and hop_<stage>_p50_ms / _p99_ms fields.
 std::string ToJsonLine(const LoadResult& result);
 
 }  // namespace hub::bench

@@ -3,6 +3,7 @@
 //
 //   hub-loadgen --target=echo --addr=127.0.0.1:PORT [--requests=N] [--concurrency=C]
 //               [--rate=R] [--duration-limit=2m] [--payload-bytes=B] [--label=TEXT]
+//   hub-loadgen --target=intake --addr=127.0.0.1:INTAKE [--run-id=ID] ...
 //   hub-loadgen --target=pipeline --addr=127.0.0.1:INTAKE --redis=127.0.0.1:PORT
 //               [--namespace=hub] [--notify-timeout=1m] [--run-id=ID] ...
 //
@@ -27,12 +28,12 @@
 namespace {
 
 constexpr char kUsage[] =
-    "usage: hub-loadgen --target=echo|pipeline --addr=127.0.0.1:PORT [--requests=1000]\n"
+    "usage: hub-loadgen --target=echo|intake|pipeline --addr=127.0.0.1:PORT [--requests=1000]\n"
     "         [--concurrency=16] [--rate=0] [--duration-limit=2m] [--rpc-timeout=10s]\n"
     "         [--connect-timeout=10s]\n"
     "         [--label=TEXT] [--payload-bytes=0] (echo)\n"
     "         [--redis=127.0.0.1:PORT] [--namespace=hub] [--notify-timeout=1m]\n"
-    "         [--run-id=ID] (pipeline)\n";
+    "         [--run-id=ID] (intake, pipeline)\n";
 
 absl::StatusOr<hub::bench::LoadConfig> LoadConfigFrom(const hub::config::ConfigSource& source) {
   using hub::config::GetDuration;
@@ -45,10 +46,12 @@ absl::StatusOr<hub::bench::LoadConfig> LoadConfigFrom(const hub::config::ConfigS
   HUB_ASSIGN_OR_RETURN(std::string target, GetString(source, "target", ""));
   if (target == "echo") {
     config.target = hub::bench::Target::kEcho;
+  } else if (target == "intake") {
+    config.target = hub::bench::Target::kIntake;
   } else if (target == "pipeline") {
     config.target = hub::bench::Target::kPipeline;
   } else {
-    return hub::config::InvalidSetting("target", target, "must be echo or pipeline");
+    return hub::config::InvalidSetting("target", target, "must be echo, intake or pipeline");
   }
   HUB_ASSIGN_OR_RETURN(config.addr, GetString(source, "addr", ""));
   HUB_ASSIGN_OR_RETURN(config.requests, GetInt(source, "requests", 1000, 1, 10'000'000));

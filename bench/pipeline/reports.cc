@@ -31,14 +31,22 @@ SubmitCrimeReportRequest MakeSubmitRequest(absl::string_view run_id, int64_t ind
   const absl::Time reported = now - absl::Hours(1);
   report.mutable_reported_at()->set_seconds(absl::ToUnixSeconds(reported));
   report.set_offence_class_code("49");
-  report.set_local_authority_code("E07000008");
+  report.mutable_location()->set_local_authority_code("E07000008");
+  report.mutable_location()->set_postcode_district("CB1");
   hub::intake::v1::Victim& victim = *report.add_victims();
   victim.set_victim_ref("V1");
-  victim.set_age_at_offence(34);
-  victim.set_consent(hub::intake::v1::CONSENT_STATUS_NOT_ASKED);
+  // Synthetic personal data, sealed by intake like a real victim's: a distinct person per
+  // report, so each report also creates a data key (the common case: most victims are new).
+  victim.mutable_name()->set_given("Loadgen");
+  victim.mutable_name()->set_family(absl::StrCat("Person-", run_id, "-", index));
+  victim.mutable_date_of_birth()->set_year(1990);
+  victim.mutable_date_of_birth()->set_month(1 + static_cast<int>(index % 12));
+  victim.mutable_date_of_birth()->set_day(1 + static_cast<int>(index % 28));
+  victim.mutable_consent()->set_status(hub::intake::v1::CONSENT_STATUS_NOT_ASKED);
   ContactRoute& route = *victim.add_contact_routes();
   route.set_channel(ContactRoute::CHANNEL_SMS);
-  route.set_safe(true);
+  route.set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+  route.set_value(absl::StrCat("07700 900", absl::Dec(index % 1000, absl::kZeroPad3)));
   victim.set_language("en");
   return request;
 }

@@ -1,6 +1,8 @@
 #include "services/hubctl/hubctl.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -20,6 +22,7 @@
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/rpc/error_details.h"
+#include "services/common/seal/master_key.h"
 
 namespace hub::hubctl {
 namespace {
@@ -29,7 +32,11 @@ constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 constexpr char kUsageText[] =
     "usage:\n"
-    "  hubctl submit [--intake HOST:PORT] [--caller PRINCIPAL] FILE...   (- reads stdin)\n"
+    "  hubctl submit [--bulk] [--intake HOST:PORT] [--caller PRINCIPAL] FILE|DIR...  (- is stdin)\n"
+    "  hubctl update [--intake HOST:PORT] [--caller PRINCIPAL] FILE|DIR...\n"
+    "  hubctl self-refer [--intake HOST:PORT] [--caller PRINCIPAL] FILE|DIR...\n"
+    "  hubctl erase --case-id CASE_ID | --identity FILE  --reference REF [--intake HOST:PORT]\n"
+    "  hubctl keys init PATH   (creates a new master key file, mode 0600)\n"
     "  hubctl case get CASE_ID [--cases HOST:PORT] [--json]\n"
     "  hubctl case list [--cases HOST:PORT] [--limit N] [--json]\n"
     "  hubctl topics ensure [--kafka HOST:PORT] [--namespace NS]\n"
@@ -52,7 +59,7 @@ Parsed Parse(const std::vector<std::string>& args) {
       size_t eq = body.find('=');
       if (eq != std::string::npos) {
         parsed.flags[body.substr(0, eq)] = body.substr(eq + 1);
-      } else if (body == "json") {
+      } else if (body == "json" || body == "bulk") {
         parsed.flags[body] = "true";
       } else if (i + 1 < args.size()) {
         parsed.flags[body] = args[++i];
@@ -85,35 +92,162 @@ int ReportRpcError(const grpc::Status& status, absl::string_view what, std::ostr
   return kFailed;
 }
 
-int Submit(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
-  if (parsed.positional.size() < 2) {
-    err << "hubctl submit: name at least one JSON file holding a hub.intake.v1.CrimeReport "
-           "(- for stdin)\n";
-    return kUsage;
-  }
-  std::string address = FlagOrEnv(parsed, "intake", "HUB_INTAKE_ADDR", "127.0.0.1:50051");
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = hub::intake::v1::IntakeService::NewStub(channel);
-  int result = kOk;
+// The JSON files named on the command line: "-" is stdin, a directory stands for its
+// *.json files in name order.
+std::vector<std::string> ExpandInputs(const Parsed& parsed) {
+  std::vector<std::string> inputs;
   for (size_t i = 1; i < parsed.positional.size(); ++i) {
     const std::string& path = parsed.positional[i];
-    std::stringstream text;
-    if (path == "-") {
-      text << in.rdbuf();
-    } else {
-      std::ifstream file(path);
-      if (!file.good()) {
-        err << path << ": cannot read the file\n";
-        result = kFailed;
-        continue;
+    std::error_code error;
+    if (path != "-" && std::filesystem::is_directory(path, error)) {
+      std::vector<std::string> files;
+      for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".json") {
+          files.push_back(entry.path().string());
+        }
       }
-      text << file.rdbuf();
+      std::sort(files.begin(), files.end());
+      inputs.insert(inputs.end(), files.begin(), files.end());
+    } else {
+      inputs.push_back(path);
     }
+  }
+  return inputs;
+}
+
+// Reads `path` (or stdin) as the JSON form of `message`.
+bool ReadJson(const std::string& path, std::istream& in, google::protobuf::Message* message,
+              std::ostream& err) {
+  std::stringstream text;
+  if (path == "-") {
+    text << in.rdbuf();
+  } else {
+    std::ifstream file(path);
+    if (!file.good()) {
+      err << path << ": cannot read the file\n";
+      return false;
+    }
+    text << file.rdbuf();
+  }
+  google::protobuf::util::Status parsed_json =
+      google::protobuf::util::JsonStringToMessage(text.str(), message);
+  if (!parsed_json.ok()) {
+    err << path << ": not a " << message->GetDescriptor()->full_name()
+        << " in JSON: " << parsed_json.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+void PrintRefusal(absl::string_view what, const grpc::Status& status, std::ostream& err) {
+  err << what << ": refused: " << status.error_code() << " " << status.error_message() << "\n";
+  if (absl::StatusOr<google::rpc::BadRequest> bad_request = rpc::BadRequestOf(status);
+      bad_request.ok()) {
+    for (const auto& violation : bad_request->field_violations()) {
+      err << "  " << violation.field() << ": " << violation.description() << "\n";
+    }
+  }
+}
+
+std::string ReceiptFlags(const hub::intake::v1::CaseReceipt& receipt) {
+  std::string flags;
+  for (int flag : receipt.flags()) {
+    absl::StrAppend(
+        &flags, " [",
+        hub::intake::v1::ReceiptFlag_Name(static_cast<hub::intake::v1::ReceiptFlag>(flag)), "]");
+  }
+  return flags;
+}
+
+void PrintReceipts(absl::string_view what,
+                   const hub::intake::v1::SubmitCrimeReportResponse& response, std::ostream& out) {
+  for (const auto& receipt : response.cases()) {
+    out << what << ": case " << receipt.case_id() << " (victim " << receipt.victim_ref() << ")"
+        << ReceiptFlags(receipt) << (response.duplicate() ? " [duplicate: already submitted]" : "")
+        << "\n";
+  }
+}
+
+std::unique_ptr<hub::intake::v1::IntakeService::Stub> IntakeStub(const Parsed& parsed) {
+  std::string address = FlagOrEnv(parsed, "intake", "HUB_INTAKE_ADDR", "127.0.0.1:50051");
+  return hub::intake::v1::IntakeService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+// Sends every report over one BulkSubmitCrimeReports stream and prints a line per result.
+int SubmitBulk(const Parsed& parsed, const std::vector<std::string>& inputs, std::istream& in,
+               std::ostream& out, std::ostream& err) {
+  std::vector<hub::intake::v1::BulkSubmitCrimeReportsRequest> requests;
+  std::vector<std::string> names;
+  int result = kOk;
+  for (const std::string& path : inputs) {
+    hub::intake::v1::BulkSubmitCrimeReportsRequest request;
+    if (!ReadJson(path, in, request.mutable_report(), err)) {
+      result = kFailed;
+      continue;
+    }
+    requests.push_back(std::move(request));
+    names.push_back(path);
+  }
+  if (requests.empty()) {
+    return result;
+  }
+  std::string caller =
+      FlagOrEnv(parsed, "caller", "HUB_CALLER",
+                absl::StrCat("police:", requests[0].report().force_code(), ":hubctl"));
+  auto stub = IntakeStub(parsed);
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + kRpcDeadline + absl::Milliseconds(100) * requests.size()));
+  context.AddMetadata("x-hub-caller", caller);
+  auto stream = stub->BulkSubmitCrimeReports(&context);
+  for (const auto& request : requests) {
+    if (!stream->Write(request)) {
+      break;
+    }
+  }
+  stream->WritesDone();
+  hub::intake::v1::BulkSubmitCrimeReportsResponse response;
+  while (stream->Read(&response)) {
+    const std::string& name =
+        response.index() >= 0 && response.index() < static_cast<int64_t>(names.size())
+            ? names[response.index()]
+            : std::string("?");
+    if (response.code() != 0) {
+      err << name << ": refused: " << response.code() << " " << response.message() << "\n";
+      google::rpc::BadRequest bad_request;
+      if (!response.details().empty() && bad_request.ParseFromString(response.details())) {
+        for (const auto& violation : bad_request.field_violations()) {
+          err << "  " << violation.field() << ": " << violation.description() << "\n";
+        }
+      }
+      result = kFailed;
+      continue;
+    }
+    PrintReceipts(name, response.result(), out);
+  }
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    return ReportRpcError(status, "bulk submit", err);
+  }
+  return result;
+}
+
+int Submit(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> inputs = ExpandInputs(parsed);
+  if (inputs.empty()) {
+    err << "hubctl submit: name at least one JSON file or folder holding hub.intake.v1."
+           "CrimeReport (- for stdin)\n";
+    return kUsage;
+  }
+  if (parsed.flags.count("bulk") > 0) {
+    return SubmitBulk(parsed, inputs, in, out, err);
+  }
+  auto stub = IntakeStub(parsed);
+  int result = kOk;
+  for (const std::string& path : inputs) {
     hub::intake::v1::SubmitCrimeReportRequest request;
-    google::protobuf::util::Status parsed_json =
-        google::protobuf::util::JsonStringToMessage(text.str(), request.mutable_report());
-    if (!parsed_json.ok()) {
-      err << path << ": not a CrimeReport in JSON: " << parsed_json.message() << "\n";
+    if (!ReadJson(path, in, request.mutable_report(), err)) {
       result = kFailed;
       continue;
     }
@@ -126,22 +260,134 @@ int Submit(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostre
     hub::intake::v1::SubmitCrimeReportResponse response;
     grpc::Status status = stub->SubmitCrimeReport(&context, request, &response);
     if (!status.ok()) {
-      err << path << ": refused: " << status.error_code() << " " << status.error_message() << "\n";
-      if (absl::StatusOr<google::rpc::BadRequest> bad_request = rpc::BadRequestOf(status);
-          bad_request.ok()) {
-        for (const auto& violation : bad_request->field_violations()) {
-          err << "  " << violation.field() << ": " << violation.description() << "\n";
-        }
-      }
+      PrintRefusal(path, status, err);
       result = kFailed;
       continue;
     }
-    for (const auto& receipt : response.cases()) {
-      out << path << ": case " << receipt.case_id() << " (victim " << receipt.victim_ref() << ")"
-          << (response.duplicate() ? " [duplicate: already submitted]" : "") << "\n";
-    }
+    PrintReceipts(path, response, out);
   }
   return result;
+}
+
+int Update(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> inputs = ExpandInputs(parsed);
+  if (inputs.empty()) {
+    err << "hubctl update: name at least one JSON file holding hub.intake.v1.CrimeUpdate\n";
+    return kUsage;
+  }
+  auto stub = IntakeStub(parsed);
+  int result = kOk;
+  for (const std::string& path : inputs) {
+    hub::intake::v1::UpdateCrimeReportRequest request;
+    if (!ReadJson(path, in, request.mutable_update(), err)) {
+      result = kFailed;
+      continue;
+    }
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata(
+        "x-hub-caller",
+        FlagOrEnv(parsed, "caller", "HUB_CALLER",
+                  absl::StrCat("police:", request.update().force_code(), ":hubctl")));
+    hub::intake::v1::UpdateCrimeReportResponse response;
+    grpc::Status status = stub->UpdateCrimeReport(&context, request, &response);
+    if (!status.ok()) {
+      PrintRefusal(path, status, err);
+      result = kFailed;
+      continue;
+    }
+    out << path << ": applied to " << response.case_ids_size() << " case(s):";
+    for (const std::string& case_id : response.case_ids()) {
+      out << " " << case_id;
+    }
+    out << (response.duplicate() ? " [duplicate: already applied]" : "") << "\n";
+  }
+  return result;
+}
+
+int SelfRefer(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> inputs = ExpandInputs(parsed);
+  if (inputs.empty()) {
+    err << "hubctl self-refer: name at least one JSON file holding hub.intake.v1.SelfReferral\n";
+    return kUsage;
+  }
+  auto stub = IntakeStub(parsed);
+  int result = kOk;
+  for (const std::string& path : inputs) {
+    hub::intake::v1::SubmitSelfReferralRequest request;
+    if (!ReadJson(path, in, request.mutable_referral(), err)) {
+      result = kFailed;
+      continue;
+    }
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    context.AddMetadata("x-hub-caller",
+                        FlagOrEnv(parsed, "caller", "HUB_CALLER", "victim:web-form"));
+    hub::intake::v1::SubmitSelfReferralResponse response;
+    grpc::Status status = stub->SubmitSelfReferral(&context, request, &response);
+    if (!status.ok()) {
+      PrintRefusal(path, status, err);
+      result = kFailed;
+      continue;
+    }
+    out << path << ": case " << response.receipt().case_id() << ReceiptFlags(response.receipt())
+        << (response.duplicate() ? " [duplicate: already submitted]" : "") << "\n";
+  }
+  return result;
+}
+
+int Erase(const Parsed& parsed, std::istream& in, std::ostream& out, std::ostream& err) {
+  hub::intake::v1::RequestErasureRequest request;
+  if (auto case_id = parsed.flags.find("case-id"); case_id != parsed.flags.end()) {
+    request.mutable_target()->set_case_id(case_id->second);
+  } else if (auto identity = parsed.flags.find("identity"); identity != parsed.flags.end()) {
+    if (!ReadJson(identity->second, in, request.mutable_target()->mutable_identity(), err)) {
+      return kFailed;
+    }
+  } else {
+    err << "hubctl erase: give --case-id CASE_ID or --identity FILE (a hub.intake.v1."
+           "VictimIdentity in JSON), and --reference REF\n";
+    return kUsage;
+  }
+  request.set_request_reference(FlagOrEnv(parsed, "reference", "HUB_ERASURE_REFERENCE", ""));
+  auto stub = IntakeStub(parsed);
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  context.AddMetadata("x-hub-caller", FlagOrEnv(parsed, "caller", "HUB_CALLER", "staff:hubctl"));
+  hub::intake::v1::RequestErasureResponse response;
+  grpc::Status status = stub->RequestErasure(&context, request, &response);
+  if (!status.ok()) {
+    PrintRefusal("erase", status, err);
+    return kFailed;
+  }
+  if (response.key_ids().empty()) {
+    out << "erase: the hub held no data key for this victim (nothing to erase)\n";
+  }
+  for (const std::string& key_id : response.key_ids()) {
+    out << "erase: destroyed data key " << key_id << "; sealed copies are unreadable now, and "
+        << "the key record is compacted from the key topic by "
+        << google::protobuf::util::TimeUtil::ToString(response.compacted_by()) << "\n";
+  }
+  return kOk;
+}
+
+int Keys(const Parsed& parsed, std::ostream& out, std::ostream& err) {
+  if (parsed.positional.size() != 3 || parsed.positional[1] != "init") {
+    err << kUsageText;
+    return kUsage;
+  }
+  const std::string& path = parsed.positional[2];
+  absl::Status written = seal::WriteNewMasterKeyFile(path);
+  if (absl::IsAlreadyExists(written)) {
+    out << path << ": a master key already exists; left unchanged\n";
+    return kOk;
+  }
+  if (!written.ok()) {
+    err << "hubctl keys init: " << written.message() << "\n";
+    return kFailed;
+  }
+  out << path << ": new master key written (mode 0600); keep it secret and backed up\n";
+  return kOk;
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& timestamp) {
@@ -319,6 +565,18 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   const std::string& command = parsed.positional[0];
   if (command == "submit") {
     return Submit(parsed, in, out, err);
+  }
+  if (command == "update") {
+    return Update(parsed, in, out, err);
+  }
+  if (command == "self-refer") {
+    return SelfRefer(parsed, in, out, err);
+  }
+  if (command == "erase") {
+    return Erase(parsed, in, out, err);
+  }
+  if (command == "keys") {
+    return Keys(parsed, out, err);
   }
   if (command == "case") {
     return Case(parsed, out, err);

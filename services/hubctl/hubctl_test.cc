@@ -55,7 +55,7 @@ TEST(HubctlTest, SubmitReportsUnreadableAndMalformedFiles) {
   EXPECT_EQ(
       hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", path, "/nonexistent.json"}, out, err),
       1);
-  EXPECT_THAT(err.str(), HasSubstr("not a CrimeReport in JSON"));
+  EXPECT_THAT(err.str(), HasSubstr("not a hub.intake.v1.CrimeReport in JSON"));
   EXPECT_THAT(err.str(), HasSubstr("/nonexistent.json: cannot read the file"));
 }
 
@@ -64,7 +64,7 @@ TEST(HubctlTest, SubmitReadsTheReportFromStdinForDash) {
   std::ostringstream out;
   std::ostringstream err;
   EXPECT_EQ(hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", "-"}, in, out, err), 1);
-  EXPECT_THAT(err.str(), HasSubstr("-: not a CrimeReport in JSON"));
+  EXPECT_THAT(err.str(), HasSubstr("-: not a hub.intake.v1.CrimeReport in JSON"));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 
 #include "hub/events/v1/events.pb.h"
 #include "hub/intake/v1/intake.pb.h"
@@ -28,9 +29,22 @@ std::vector<hub::events::v1::CrimeReported> SplitIntoCases(
     const hub::intake::v1::CrimeReport& report, absl::Time received_at,
     absl::string_view submitted_by);
 
-// A digest of the report's content, to tell a true resubmission from a different report
-// reusing a source_event_id. Deterministic serialisation, so equal reports hash equal.
-std::string ContentDigest(const hub::intake::v1::CrimeReport& report);
+// A digest of a request's content, to tell a true resubmission from a different request
+// reusing a source_event_id. Deterministic serialisation, so equal messages hash equal.
+std::string ContentDigest(const google::protobuf::Message& message);
+
+// "s_" and 24 hex digits of SHA-256 over the caller and the caller's referral id.
+std::string SelfReferralCaseId(absl::string_view principal, absl::string_view referral_id);
+
+// The case a self-referral opens, in the same shape as a police report's so every stage
+// handles both: source_system "self-referral", source_event_id the referral id,
+// crime_reference the given one or the case id, reported_at the time it arrived (the
+// Victims' Code counts a self-referral from the day it arrives), no offence code, the
+// victim with victim_ref "self" when empty and consent GIVEN by the victim (scope
+// ALL_PROVIDERS) when the referral did not state it. origin ORIGIN_SELF_REFERRAL.
+hub::events::v1::CrimeReported SelfReferralToCase(const hub::intake::v1::SelfReferral& referral,
+                                                  absl::Time received_at,
+                                                  absl::string_view submitted_by);
 
 }  // namespace hub::intake
 

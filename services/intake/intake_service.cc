@@ -1,291 +1,356 @@
 #include "services/intake/intake_service.h"
 
-#include <atomic>
+#include <chrono>
+#include <map>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/util/time_util.h"
-#include "nlohmann/json.hpp"
+#include "grpcpp/alarm.h"
 
-#include "hub/events/v1/events.pb.h"
 #include "services/common/events/cloudevents.h"
-#include "services/common/events/topics.h"
 #include "services/common/log/log.h"
 #include "services/common/rpc/error_details.h"
-#include "services/intake/cases.h"
-#include "services/intake/validation.h"
+#include "services/common/status/status_macros.h"
 
 namespace hub::intake {
 namespace {
 
-using hub::intake::v1::SubmitCrimeReportRequest;
-using hub::intake::v1::SubmitCrimeReportResponse;
+using hub::intake::v1::BulkSubmitCrimeReportsRequest;
+using hub::intake::v1::BulkSubmitCrimeReportsResponse;
 
-// Claims a submission key, or returns what it already holds. KEYS: the key. ARGV: the
-// pending record, its time to live in ms. Returns nil when claimed.
-constexpr char kClaimScript[] = R"lua(
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  return existing
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false
-)lua";
-
-// Deletes the key only if it still holds ARGV[1] (our pending claim).
-constexpr char kReleaseScript[] = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-)lua";
-
-// A claim left by a crashed intake expires after this, so the caller's retry can proceed.
-constexpr absl::Duration kPendingClaimTtl = absl::Minutes(2);
-
-const redis::Script& ClaimScript() {
-  static const auto* script = new redis::Script(kClaimScript);
-  return *script;
+std::string TraceparentOf(const grpc::CallbackServerContext& context) {
+  auto metadata = context.client_metadata().find("traceparent");
+  if (metadata != context.client_metadata().end()) {
+    absl::StatusOr<events::TraceContext> trace = events::ParseTraceparent(
+        absl::string_view(metadata->second.data(), metadata->second.size()));
+    if (trace.ok()) {
+      return trace->ToTraceparent();
+    }
+  }
+  return events::NewTrace().ToTraceparent();
 }
 
-const redis::Script& ReleaseScript() {
-  static const auto* script = new redis::Script(kReleaseScript);
-  return *script;
-}
+// One unary call: replies exactly once, with the outcome or, if the outcome is not known
+// by `reply_by`, with UNAVAILABLE.
+template <typename Response>
+class UnaryCall : public std::enable_shared_from_this<UnaryCall<Response>> {
+ public:
+  UnaryCall(grpc::ServerUnaryReactor* reactor, Response* response, metrics::Histogram* latency,
+            metrics::Counter* deadline_replies)
+      : reactor_(reactor),
+        response_(response),
+        latency_(latency),
+        deadline_replies_(deadline_replies),
+        started_(absl::Now()) {}
+
+  void ArmDeadline(absl::Time reply_by) {
+    auto self = this->shared_from_this();
+    alarm_.Set(absl::ToChronoTime(reply_by), [self](bool fired) {
+      if (fired && self->Reply(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                            "the outcome is not known within the call's "
+                                            "deadline (event log or state store slow or "
+                                            "unreachable); retry with the same id"),
+                               nullptr)) {
+        self->deadline_replies_->Increment();
+      }
+    });
+  }
+
+  // Returns false if the call was already answered.
+  bool Reply(const grpc::Status& status, const Response* response) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (replied_) {
+        return false;
+      }
+      replied_ = true;
+    }
+    if (status.ok() && response != nullptr) {
+      *response_ = *response;
+    }
+    latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started_));
+    reactor_->Finish(status);
+    alarm_.Cancel();
+    return true;
+  }
+
+  Done<Response> Callback() {
+    auto self = this->shared_from_this();
+    return
+        [self](const grpc::Status& status, Response response) { self->Reply(status, &response); };
+  }
+
+ private:
+  grpc::ServerUnaryReactor* reactor_;
+  Response* response_;
+  metrics::Histogram* latency_;
+  metrics::Counter* deadline_replies_;
+  absl::Time started_;
+  grpc::Alarm alarm_;
+  absl::Mutex mu_;
+  bool replied_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Bulk submission: reads reports, runs up to `window` at once, and writes one result per
+// report in the order they came.
+class BulkReactor final : public grpc::ServerBidiReactor<BulkSubmitCrimeReportsRequest,
+                                                         BulkSubmitCrimeReportsResponse> {
+ public:
+  BulkReactor(Intake* intake, absl::StatusOr<Caller> caller, int window)
+      : intake_(intake), caller_(std::move(caller)), window_(window) {
+    if (!caller_.ok()) {
+      Finish(rpc::ToGrpcStatus(caller_.status()));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      {
+        absl::MutexLock lock(&mu_);
+        reads_done_ = true;
+      }
+      Pump();
+      return;
+    }
+    int64_t index = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      index = next_index_++;
+      ++in_flight_;
+    }
+    // Intake copies what it needs before returning, so request_ can be reused.
+    intake_->SubmitReport(*caller_, request_.report(),
+                          [this, index](const grpc::Status& status,
+                                        hub::intake::v1::SubmitCrimeReportResponse result) {
+                            OnResult(index, status, std::move(result));
+                          });
+    bool read_more = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (in_flight_ < window_) {
+        read_more = true;
+      } else {
+        read_paused_ = true;
+      }
+    }
+    if (read_more) {
+      StartRead(&request_);
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ok) {
+        write_failed_ = true;
+      }
+      results_.erase(next_write_);
+      ++next_write_;
+      writing_ = false;
+    }
+    Pump();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void OnResult(int64_t index, const grpc::Status& status,
+                hub::intake::v1::SubmitCrimeReportResponse result) {
+    BulkSubmitCrimeReportsResponse response;
+    response.set_index(index);
+    response.set_code(static_cast<int32_t>(status.error_code()));
+    response.set_message(status.error_message());
+    if (status.ok()) {
+      *response.mutable_result() = std::move(result);
+    } else if (absl::StatusOr<google::rpc::BadRequest> bad_request = rpc::BadRequestOf(status);
+               bad_request.ok()) {
+      response.set_details(bad_request->SerializeAsString());
+    }
+    bool resume = false;
+    {
+      absl::MutexLock lock(&mu_);
+      results_[index] = std::move(response);
+      --in_flight_;
+      if (read_paused_ && in_flight_ < window_) {
+        read_paused_ = false;
+        resume = true;
+      }
+    }
+    if (resume) {
+      StartRead(&request_);
+    }
+    Pump();
+  }
+
+  // Starts the next write, or finishes the stream when everything is answered. Reactor
+  // operations are started outside the lock (a reaction may run inline).
+  void Pump() {
+    const BulkSubmitCrimeReportsResponse* to_write = nullptr;
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      to_write = NextWriteLocked();
+      if (to_write == nullptr && reads_done_ && in_flight_ == 0 && results_.empty() && !writing_ &&
+          !finished_) {
+        finished_ = true;
+        finish = true;
+      }
+    }
+    if (to_write != nullptr) {
+      StartWrite(to_write);
+    } else if (finish) {
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  const BulkSubmitCrimeReportsResponse* NextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    while (!writing_) {
+      auto next = results_.find(next_write_);
+      if (next == results_.end()) {
+        return nullptr;
+      }
+      if (write_failed_) {
+        // The client went away: drop results nobody can read.
+        results_.erase(next);
+        ++next_write_;
+        continue;
+      }
+      writing_ = true;
+      return &next->second;
+    }
+    return nullptr;
+  }
+
+  Intake* intake_;
+  absl::StatusOr<Caller> caller_;
+  const int window_;
+  BulkSubmitCrimeReportsRequest request_;
+  absl::Mutex mu_;
+  int64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_write_ ABSL_GUARDED_BY(mu_) = 0;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<int64_t, BulkSubmitCrimeReportsResponse> results_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
-struct IntakeServiceImpl::Submission {
-  grpc::ServerUnaryReactor* reactor = nullptr;
-  SubmitCrimeReportResponse* response = nullptr;
-  std::string key;
-  std::string pending_record;
-  std::string digest;
-  std::string traceparent;
-  absl::Time started;
-  absl::Time received_at;
-  std::vector<hub::events::v1::CrimeReported> cases;
-  std::vector<std::string> event_ids;
-  std::atomic<int> outstanding{0};
-  absl::Mutex mu;
-  absl::Status first_error ABSL_GUARDED_BY(mu);
-};
-
-IntakeServiceImpl::IntakeServiceImpl(IntakeDeps deps)
-    : deps_(std::move(deps)), store_(deps_.redis, deps_.ns) {
-  metrics::Registry& registry = *deps_.metrics;
-  latency_ = registry.AddHistogram("hub_intake_submit_seconds",
-                                   "Time from request to reply for SubmitCrimeReport.",
+IntakeServiceImpl::IntakeServiceImpl(Intake* intake, const identity::IdentityProvider* identity,
+                                     metrics::Registry* metrics, IntakeServiceOptions options)
+    : intake_(intake), identity_(identity), options_(options) {
+  latency_ = metrics->AddHistogram("hub_intake_call_seconds",
+                                   "Time from request to reply for intake's unary calls.",
                                    metrics::LatencyBuckets());
-  const std::string name = "hub_intake_submissions_total";
-  const std::string help = "SubmitCrimeReport calls by outcome.";
-  accepted_ = registry.AddCounter(name, help, {{"outcome", "accepted"}});
-  duplicates_ = registry.AddCounter(name, help, {{"outcome", "duplicate"}});
-  rejected_ = registry.AddCounter(name, help, {{"outcome", "rejected"}});
-  unavailable_ = registry.AddCounter(name, help, {{"outcome", "unavailable"}});
+  deadline_replies_ = metrics->AddCounter(
+      "hub_intake_deadline_replies_total",
+      "Calls answered UNAVAILABLE because their outcome was not known before the deadline.", {});
 }
 
-std::string IntakeServiceImpl::SubmissionKey(absl::string_view principal,
-                                             absl::string_view source_system,
-                                             absl::string_view source_event_id) const {
-  std::string digest =
-      events::Sha256Hex(absl::StrCat(principal, "\n", source_system, "\n", source_event_id));
-  return absl::StrCat(deps_.ns, ":intake:submission:{", digest.substr(0, 32), "}");
+absl::StatusOr<Caller> IntakeServiceImpl::Authorise(
+    grpc::CallbackServerContext* context, std::initializer_list<identity::CallerKind> kinds,
+    absl::string_view action) const {
+  absl::StatusOr<identity::CallerIdentity> identity = identity_->Identify(*context);
+  if (!identity.ok()) {
+    return identity.status();
+  }
+  HUB_RETURN_IF_ERROR(identity::RequireKind(*identity, kinds, action));
+  Caller caller;
+  caller.principal = identity->principal;
+  if (identity->kind == identity::CallerKind::kPoliceSystem) {
+    caller.force_code = identity->organisation;
+  }
+  caller.traceparent = TraceparentOf(*context);
+  return caller;
+}
+
+absl::Time IntakeServiceImpl::ReplyBy(const grpc::CallbackServerContext* context) const {
+  const absl::Time now = absl::Now();
+  absl::Time deadline = now + options_.max_wait;
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    deadline = std::min(deadline, absl::FromChrono(context->deadline()));
+  }
+  return std::max(now, deadline - options_.deadline_margin);
 }
 
 grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitCrimeReport(
-    grpc::CallbackServerContext* context, const SubmitCrimeReportRequest* request,
-    SubmitCrimeReportResponse* response) {
+    grpc::CallbackServerContext* context, const hub::intake::v1::SubmitCrimeReportRequest* request,
+    hub::intake::v1::SubmitCrimeReportResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Time started = absl::Now();
-  auto reject = [&](const absl::Status& status, metrics::Counter* counter) {
-    counter->Increment();
-    latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    reactor->Finish(rpc::ToGrpcStatus(status));
-    return reactor;
-  };
-
-  absl::StatusOr<identity::CallerIdentity> caller = deps_.identity->Identify(*context);
+  auto call = std::make_shared<UnaryCall<hub::intake::v1::SubmitCrimeReportResponse>>(
+      reactor, response, latency_, deadline_replies_);
+  absl::StatusOr<Caller> caller =
+      Authorise(context, {identity::CallerKind::kPoliceSystem}, "submit crime reports");
   if (!caller.ok()) {
-    return reject(caller.status(), rejected_);
-  }
-  if (absl::Status allowed = identity::RequireKind(*caller, {identity::CallerKind::kPoliceSystem},
-                                                   "submit crime reports");
-      !allowed.ok()) {
-    return reject(allowed, rejected_);
-  }
-  const hub::intake::v1::CrimeReport& report = request->report();
-  absl::Time now = deps_.clock->Now();
-  if (std::vector<FieldViolation> violations = ValidateCrimeReport(report, now);
-      !violations.empty()) {
-    log::Info("crime report rejected", {{"caller", caller->principal},
-                                        {"reason", "invalid"},
-                                        {"violations", static_cast<int>(violations.size())}});
-    rejected_->Increment();
-    latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    reactor->Finish(
-        rpc::InvalidArgument(std::string(ViolationsToStatus(violations).message()), violations));
+    call->Reply(rpc::ToGrpcStatus(caller.status()), nullptr);
     return reactor;
   }
-
-  auto submission = std::make_shared<Submission>();
-  submission->reactor = reactor;
-  submission->response = response;
-  submission->started = started;
-  submission->received_at = now;
-  submission->key =
-      SubmissionKey(caller->principal, report.source_system(), report.source_event_id());
-  submission->digest = ContentDigest(report);
-  submission->pending_record =
-      nlohmann::json{{"state", "pending"}, {"digest", submission->digest}}.dump();
-
-  absl::StatusOr<redis::Reply> claim = deps_.redis->Eval(
-      ClaimScript(), {submission->key},
-      {submission->pending_record, absl::StrCat(absl::ToInt64Milliseconds(kPendingClaimTtl))});
-  if (!claim.ok()) {
-    return reject(absl::UnavailableError("the hub's state store is unavailable; retry later"),
-                  unavailable_);
-  }
-  if (!claim->is_nil()) {
-    nlohmann::json existing = nlohmann::json::parse(claim->str, nullptr, false);
-    if (existing.is_discarded() || existing.value("digest", "") != submission->digest) {
-      return reject(absl::AlreadyExistsError(
-                        "report.source_event_id: already used by this caller and source_system "
-                        "for a different report; send changes as an update"),
-                    rejected_);
-    }
-    if (existing.value("state", "") != "done") {
-      return reject(absl::UnavailableError(
-                        "report.source_event_id: the same submission is still being processed; "
-                        "retry shortly"),
-                    unavailable_);
-    }
-    for (const auto& item : existing["cases"]) {
-      hub::intake::v1::CaseReceipt* receipt = response->add_cases();
-      receipt->set_victim_ref(item.value("victim_ref", ""));
-      receipt->set_case_id(item.value("case_id", ""));
-    }
-    response->set_duplicate(true);
-    duplicates_->Increment();
-    latency_->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
-  // Carry the caller's trace if it sent one.
-  auto metadata = context->client_metadata().find("traceparent");
-  absl::StatusOr<events::TraceContext> trace =
-      metadata != context->client_metadata().end()
-          ? events::ParseTraceparent(
-                absl::string_view(metadata->second.data(), metadata->second.size()))
-          : absl::StatusOr<events::TraceContext>(absl::NotFoundError("none"));
-  submission->traceparent =
-      trace.ok() ? trace->ToTraceparent() : events::NewTrace().ToTraceparent();
-  submission->cases = SplitIntoCases(report, now, caller->principal);
-  Publish(submission);
+  call->ArmDeadline(ReplyBy(context));
+  intake_->SubmitReport(*caller, request->report(), call->Callback());
   return reactor;
 }
 
-void IntakeServiceImpl::Publish(const std::shared_ptr<Submission>& submission) {
-  submission->outstanding = static_cast<int>(submission->cases.size());
-  for (const hub::events::v1::CrimeReported& event : submission->cases) {
-    events::CloudEvent header;
-    header.id =
-        events::DeriveEventId(submission->key, absl::StrCat("crime_reported/", event.case_id()));
-    header.source = "/hub/intake";
-    header.type = events::kCrimeReportedType;
-    header.time = submission->received_at;
-    header.traceparent = submission->traceparent;
-    submission->event_ids.push_back(header.id);
-    deps_.producer->Produce(
-        events::MakeRecord(deps_.crime_reported_topic, event.case_id(), event, header),
-        [this, submission](const absl::Status& delivered) {
-          if (!delivered.ok()) {
-            absl::MutexLock lock(&submission->mu);
-            if (submission->first_error.ok()) {
-              submission->first_error = delivered;
-            }
-          }
-          if (submission->outstanding.fetch_sub(1) == 1) {
-            Complete(submission);
-          }
-        });
+grpc::ServerUnaryReactor* IntakeServiceImpl::UpdateCrimeReport(
+    grpc::CallbackServerContext* context, const hub::intake::v1::UpdateCrimeReportRequest* request,
+    hub::intake::v1::UpdateCrimeReportResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = std::make_shared<UnaryCall<hub::intake::v1::UpdateCrimeReportResponse>>(
+      reactor, response, latency_, deadline_replies_);
+  absl::StatusOr<Caller> caller =
+      Authorise(context, {identity::CallerKind::kPoliceSystem}, "update crime reports");
+  if (!caller.ok()) {
+    call->Reply(rpc::ToGrpcStatus(caller.status()), nullptr);
+    return reactor;
   }
+  call->ArmDeadline(ReplyBy(context));
+  intake_->UpdateReport(*caller, request->update(), call->Callback());
+  return reactor;
 }
 
-void IntakeServiceImpl::Complete(const std::shared_ptr<Submission>& submission) {
-  absl::Status error;
-  {
-    absl::MutexLock lock(&submission->mu);
-    error = submission->first_error;
-  }
-  if (!error.ok()) {
-    log::Warn("crime report not stored in kafka", {{"status", error.ToString()}});
-    Finish(submission,
-           absl::UnavailableError("the event log did not confirm the report; nothing was accepted, "
-                                  "resubmit with the same source_event_id"));
-    return;
-  }
-  nlohmann::json receipts = nlohmann::json::array();
-  for (size_t i = 0; i < submission->cases.size(); ++i) {
-    const hub::events::v1::CrimeReported& event = submission->cases[i];
-    casestate::CaseStep step;
-    step.case_id = event.case_id();
-    step.stage = hub::cases::v1::STAGE_RECEIVED;
-    step.service = "intake";
-    step.event_id = submission->event_ids[i];
-    step.recorded_at = submission->received_at;
-    step.detail = absl::StrCat("crime report received from ", event.submitted_by());
-    step.attributes = {
-        {"force_code", event.report().force_code()},
-        {"offence_class_code", event.report().offence_class_code()},
-        {"reported_at", google::protobuf::util::TimeUtil::ToString(event.report().reported_at())}};
-    absl::StatusOr<bool> recorded = store_.RecordStep(step);
-    if (!recorded.ok()) {
-      Finish(submission, absl::UnavailableError(
-                             "the report is stored but the hub's state store did not confirm it; "
-                             "resubmit with the same source_event_id"));
-      return;
-    }
-    receipts.push_back(
-        {{"victim_ref", event.report().victims(0).victim_ref()}, {"case_id", event.case_id()}});
-    hub::intake::v1::CaseReceipt* receipt = submission->response->add_cases();
-    receipt->set_victim_ref(event.report().victims(0).victim_ref());
-    receipt->set_case_id(event.case_id());
-  }
-  std::string done =
-      nlohmann::json{{"state", "done"}, {"digest", submission->digest}, {"cases", receipts}}.dump();
-  absl::StatusOr<redis::Reply> saved =
-      deps_.redis->Command({"SET", submission->key, done, "PX",
-                            absl::StrCat(absl::ToInt64Milliseconds(deps_.dedupe_window))});
-  if (!saved.ok()) {
-    submission->response->clear_cases();
-    Finish(submission, absl::UnavailableError(
-                           "the report is stored but the hub's state store did not confirm it; "
-                           "resubmit with the same source_event_id"));
-    return;
-  }
-  accepted_->Increment();
-  log::Info("crime report accepted", {{"cases", static_cast<int>(submission->cases.size())}});
-  latency_->Observe(absl::ToDoubleSeconds(absl::Now() - submission->started));
-  submission->reactor->Finish(grpc::Status::OK);
+grpc::ServerBidiReactor<BulkSubmitCrimeReportsRequest, BulkSubmitCrimeReportsResponse>*
+IntakeServiceImpl::BulkSubmitCrimeReports(grpc::CallbackServerContext* context) {
+  return new BulkReactor(
+      intake_, Authorise(context, {identity::CallerKind::kPoliceSystem}, "submit crime reports"),
+      options_.bulk_window);
 }
 
-void IntakeServiceImpl::Finish(const std::shared_ptr<Submission>& submission,
-                               const absl::Status& status) {
-  // Release our claim so the caller's retry is not told "still in progress".
-  absl::StatusOr<redis::Reply> released =
-      deps_.redis->Eval(ReleaseScript(), {submission->key}, {submission->pending_record});
-  if (!released.ok()) {
-    log::Warn("could not release submission claim; it expires by itself",
-              {{"status", released.status().ToString()}});
+grpc::ServerUnaryReactor* IntakeServiceImpl::SubmitSelfReferral(
+    grpc::CallbackServerContext* context, const hub::intake::v1::SubmitSelfReferralRequest* request,
+    hub::intake::v1::SubmitSelfReferralResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = std::make_shared<UnaryCall<hub::intake::v1::SubmitSelfReferralResponse>>(
+      reactor, response, latency_, deadline_replies_);
+  absl::StatusOr<Caller> caller =
+      Authorise(context, {identity::CallerKind::kVictim, identity::CallerKind::kStaff},
+                "submit self-referrals");
+  if (!caller.ok()) {
+    call->Reply(rpc::ToGrpcStatus(caller.status()), nullptr);
+    return reactor;
   }
-  unavailable_->Increment();
-  latency_->Observe(absl::ToDoubleSeconds(absl::Now() - submission->started));
-  submission->reactor->Finish(rpc::ToGrpcStatus(status));
+  call->ArmDeadline(ReplyBy(context));
+  intake_->SelfRefer(*caller, request->referral(), call->Callback());
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IntakeServiceImpl::RequestErasure(
+    grpc::CallbackServerContext* context, const hub::intake::v1::RequestErasureRequest* request,
+    hub::intake::v1::RequestErasureResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller =
+      Authorise(context, {identity::CallerKind::kStaff}, "request erasure");
+  if (!caller.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  reactor->Finish(intake_->Erase(*caller, *request, response));
+  return reactor;
 }
 
 }  // namespace hub::intake

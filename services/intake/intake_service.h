@@ -1,75 +1,81 @@
-// The intake gRPC API (hub.intake.v1.IntakeService): the front door for police systems.
+// The intake gRPC API (hub.intake.v1.IntakeService): identifies the caller, carries the
+// trace, enforces the caller's deadline and hands the work to Intake (intake.h).
 //
-// SubmitCrimeReport, step by step:
-//   1. identify the caller (only police systems may submit) and validate the whole report;
-//      a bad report gets INVALID_ARGUMENT listing every bad field, and nothing is kept;
-//   2. claim the submission key (caller, source_system, source_event_id) in Redis; a key
-//      already completed with the same content returns the original receipt
-//      (duplicate=true) and publishes nothing; the same key with different content is
-//      ALREADY_EXISTS; a key claimed by a submission still in flight is UNAVAILABLE (retry);
-//   3. publish one CrimeReported per victim, each with an event id derived from the
-//      submission key, so a retried submission republishes the same ids;
-//   4. once Kafka acknowledged every event (acks=all), record each case as RECEIVED and
-//      mark the submission complete; only then answer OK.
-// If Kafka or Redis fails, the caller gets UNAVAILABLE and may resubmit safely: the claim is
-// released and republished events carry the same ids, which every consumer deduplicates.
+// Who may call what: police systems submit, update and bulk-submit (their own force's
+// crimes only); victims and Hub staff submit self-referrals; only Hub staff request
+// erasure. Anyone else gets PERMISSION_DENIED.
 //
-// Callback API: the handler never blocks on Kafka; the reply is sent from the producer's
-// delivery callback. Thread-safe.
+// Deadlines: a call whose outcome is not known shortly before the caller's deadline (or
+// within `max_wait` when the caller set none) is answered UNAVAILABLE ("outcome unknown —
+// retry with the same id") instead of running into DEADLINE_EXCEEDED, so a caller facing a
+// stopped broker learns it within its own deadline. The work itself carries on and
+// completes or is released; a retry with the same id is always safe.
+//
+// Callback API: handlers never block on Kafka (erasure excepted). Thread-safe.
 #ifndef HUB_SERVICES_INTAKE_INTAKE_SERVICE_H_
 #define HUB_SERVICES_INTAKE_INTAKE_SERVICE_H_
 
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
+
 #include "hub/intake/v1/intake.grpc.pb.h"
-#include "services/common/casestate/case_store.h"
-#include "services/common/clock/clock.h"
 #include "services/common/identity/identity.h"
-#include "services/common/kafka/kafka.h"
 #include "services/common/metrics/metrics.h"
-#include "services/common/redis/redis_client.h"
+#include "services/intake/intake.h"
 
 namespace hub::intake {
 
-struct IntakeDeps {
-  kafka::Producer* producer = nullptr;
-  redis::RedisClient* redis = nullptr;
-  const identity::IdentityProvider* identity = nullptr;
-  std::shared_ptr<clock::Clock> clock;
-  metrics::Registry* metrics = nullptr;
-  std::string ns = "hub";
-  std::string crime_reported_topic;
-  // How long a completed submission key is remembered for deduplication.
-  absl::Duration dedupe_window = absl::Hours(24 * 30);
+struct IntakeServiceOptions {
+  // The longest a call waits for its outcome when the caller set no deadline.
+  absl::Duration max_wait = absl::Seconds(10);
+  // How long before the caller's deadline the UNAVAILABLE answer is sent.
+  absl::Duration deadline_margin = absl::Milliseconds(50);
+  // Reports of one bulk stream processed at once.
+  int bulk_window = 32;
 };
 
 class IntakeServiceImpl final : public hub::intake::v1::IntakeService::CallbackService {
  public:
-  explicit IntakeServiceImpl(IntakeDeps deps);
+  IntakeServiceImpl(Intake* intake, const identity::IdentityProvider* identity,
+                    metrics::Registry* metrics, IntakeServiceOptions options = {});
 
   grpc::ServerUnaryReactor* SubmitCrimeReport(
       grpc::CallbackServerContext* context,
       const hub::intake::v1::SubmitCrimeReportRequest* request,
       hub::intake::v1::SubmitCrimeReportResponse* response) override;
 
-  // The Redis key that remembers a submission; public for tests and docs.
-  std::string SubmissionKey(absl::string_view principal, absl::string_view source_system,
-                            absl::string_view source_event_id) const;
+  grpc::ServerUnaryReactor* UpdateCrimeReport(
+      grpc::CallbackServerContext* context,
+      const hub::intake::v1::UpdateCrimeReportRequest* request,
+      hub::intake::v1::UpdateCrimeReportResponse* response) override;
+
+  grpc::ServerBidiReactor<hub::intake::v1::BulkSubmitCrimeReportsRequest,
+                          hub::intake::v1::BulkSubmitCrimeReportsResponse>*
+  BulkSubmitCrimeReports(grpc::CallbackServerContext* context) override;
+
+  grpc::ServerUnaryReactor* SubmitSelfReferral(
+      grpc::CallbackServerContext* context,
+      const hub::intake::v1::SubmitSelfReferralRequest* request,
+      hub::intake::v1::SubmitSelfReferralResponse* response) override;
+
+  grpc::ServerUnaryReactor* RequestErasure(
+      grpc::CallbackServerContext* context, const hub::intake::v1::RequestErasureRequest* request,
+      hub::intake::v1::RequestErasureResponse* response) override;
 
  private:
-  struct Submission;
-  void Publish(const std::shared_ptr<Submission>& submission);
-  void Complete(const std::shared_ptr<Submission>& submission);
-  void Finish(const std::shared_ptr<Submission>& submission, const absl::Status& status);
+  // The caller, if allowed one of `kinds`; else the refusal.
+  absl::StatusOr<Caller> Authorise(grpc::CallbackServerContext* context,
+                                   std::initializer_list<identity::CallerKind> kinds,
+                                   absl::string_view action) const;
+  absl::Time ReplyBy(const grpc::CallbackServerContext* context) const;
 
-  IntakeDeps deps_;
-  casestate::CaseStore store_;
+  Intake* intake_;
+  const identity::IdentityProvider* identity_;
+  IntakeServiceOptions options_;
   metrics::Histogram* latency_;
-  metrics::Counter* accepted_;
-  metrics::Counter* duplicates_;
-  metrics::Counter* rejected_;
-  metrics::Counter* unavailable_;
+  metrics::Counter* deadline_replies_;
 };
 
 }  // namespace hub::intake

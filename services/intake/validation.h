@@ -1,13 +1,18 @@
-// Checks a crime report before intake accepts it.
+// Checks every request intake accepts against the rules written in
+// protos/hub/intake/v1/intake.proto, before anything is sealed or published.
 //
 // Every problem is reported, not just the first: a police system's developer fixing a feed
-// wants the whole list. Each violation names the field path as the proto spells it
-// ("report.victims[1].age_at_offence") and why it is wrong, without echoing the value
-// (values can be personal data). Pure and thread-safe.
+// wants the whole list. Each violation names the field path as the proto spells it, with
+// indexes ("report.victims[1].contact_routes[0].value", "update.milestone.court_date"),
+// and says what is wrong and what is expected, never echoing the value (values can be
+// personal data). When a repeated field is longer than its limit, only the limit is
+// reported and its items are not checked one by one, which bounds the list.
+//
+// Civil dates (date of birth, age at the offence) are read in Europe/London. Pure and
+// thread-safe: `now` is the hub clock, passed in.
 #ifndef HUB_SERVICES_INTAKE_VALIDATION_H_
 #define HUB_SERVICES_INTAKE_VALIDATION_H_
 
-#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,10 +25,25 @@ namespace hub::intake {
 
 using FieldViolation = rpc::FieldViolation;
 
-// Every violation in `report`; empty when it is acceptable. `now` is the hub clock:
-// reported_at may not be in the future (a minute of clock skew is allowed).
+// Every violation in a crime report; empty when it is acceptable. Paths start "report.".
 std::vector<FieldViolation> ValidateCrimeReport(const hub::intake::v1::CrimeReport& report,
                                                 absl::Time now);
+
+// Every violation in a crime update, which must carry exactly one change. Paths start
+// "update."; a victim change is checked like a report's victim ("update.victim.…").
+std::vector<FieldViolation> ValidateCrimeUpdate(const hub::intake::v1::CrimeUpdate& update,
+                                                absl::Time now);
+
+// Every violation in a self-referral. Paths start "referral.". The victim follows the
+// report's rules except that victim_ref may be empty and consent may be unset (the act of
+// referring is consent); a consent that is set follows the usual rules.
+std::vector<FieldViolation> ValidateSelfReferral(const hub::intake::v1::SelfReferral& referral,
+                                                 absl::Time now);
+
+// Every violation in an erasure request. Paths are "target…" and "request_reference".
+// A date of birth here is only checked to be a real calendar date.
+std::vector<FieldViolation> ValidateErasureRequest(
+    const hub::intake::v1::RequestErasureRequest& request);
 
 // kInvalidArgument whose message lists every violation ("field: why; field: why").
 absl::Status ViolationsToStatus(const std::vector<FieldViolation>& violations);

@@ -8,9 +8,10 @@ namespace {
 
 using hub::intake::v1::ContactRoute;
 
+// A route on `channel` confirmed safe (an unconfirmed route is not used for now).
 bool HasSafeRoute(const hub::intake::v1::Victim& victim, ContactRoute::Channel channel) {
   for (const ContactRoute& route : victim.contact_routes()) {
-    if (route.channel() == channel && route.safe()) {
+    if (route.channel() == channel && route.safety() == hub::intake::v1::CHANNEL_SAFETY_SAFE) {
       return true;
     }
   }
@@ -33,8 +34,8 @@ ContactDecision DecideVictimContact(const hub::events::v1::ReferralRouted& route
   const hub::intake::v1::Victim& victim = assessment.crime().report().victims(0);
   ContactDecision decision;
   bool consent_needed = assessment.consent_required() &&
-                        victim.consent() != hub::intake::v1::CONSENT_STATUS_GIVEN &&
-                        victim.consent() != hub::intake::v1::CONSENT_STATUS_DECLINED;
+                        victim.consent().status() != hub::intake::v1::CONSENT_STATUS_GIVEN &&
+                        victim.consent().status() != hub::intake::v1::CONSENT_STATUS_DECLINED;
   decision.template_id = consent_needed ? "victim.consent_request" : "victim.acknowledgement";
 
   if (victim.no_contact()) {

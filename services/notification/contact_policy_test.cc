@@ -37,7 +37,8 @@ hub::events::v1::ReferralRouted Routed(const PolicyCase& c) {
   for (const Route& route : c.routes) {
     auto* added = victim->add_contact_routes();
     added->set_channel(route.channel);
-    added->set_safe(route.safe);
+    added->set_safety(route.safe ? hub::intake::v1::CHANNEL_SAFETY_SAFE
+                                 : hub::intake::v1::CHANNEL_SAFETY_UNSAFE);
   }
   return routed;
 }
@@ -105,8 +106,12 @@ TEST(ContactPolicyTest, ConsentCasesGetTheConsentRequest) {
   hub::events::v1::ReferralRouted routed = Routed(c);
   routed.mutable_assessment()->set_consent_required(true);
   EXPECT_EQ(DecideVictimContact(routed).template_id, "victim.consent_request");
-  routed.mutable_assessment()->mutable_crime()->mutable_report()->mutable_victims(0)->set_consent(
-      hub::intake::v1::CONSENT_STATUS_GIVEN);
+  routed.mutable_assessment()
+      ->mutable_crime()
+      ->mutable_report()
+      ->mutable_victims(0)
+      ->mutable_consent()
+      ->set_status(hub::intake::v1::CONSENT_STATUS_GIVEN);
   EXPECT_EQ(DecideVictimContact(routed).template_id, "victim.acknowledgement");
 }
 

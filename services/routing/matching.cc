@@ -22,7 +22,7 @@ hub::events::v1::ReferralRouted Route(const hub::events::v1::NeedsAssessed& asse
   *routed.mutable_routed_at() =
       google::protobuf::util::TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(routed_at));
   routed.set_external(false);
-  const auto consent = assessment.crime().report().victims(0).consent();
+  const auto consent = assessment.crime().report().victims(0).consent().status();
   if (consent == hub::intake::v1::CONSENT_STATUS_DECLINED) {
     routed.set_reason(
         "The victim declined a referral: no external referral; the Hub's Victim Care team "

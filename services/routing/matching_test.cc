@@ -14,7 +14,8 @@ hub::events::v1::NeedsAssessed Assessment(hub::intake::v1::ConsentStatus consent
   assessment.set_case_id("c_000000000000000000000002");
   assessment.set_consent_required(consent_required);
   assessment.set_priority(hub::events::v1::PRIORITY_STANDARD);
-  assessment.mutable_crime()->mutable_report()->add_victims()->set_consent(consent);
+  assessment.mutable_crime()->mutable_report()->add_victims()->mutable_consent()->set_status(
+      consent);
   return assessment;
 }
 

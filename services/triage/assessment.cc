@@ -123,14 +123,15 @@ NeedsAssessed Assess(const CrimeReported& crime, absl::Time now) {
     Explain(&assessment, "enhanced.vulnerable.under_18",
             "The victim was under 18 at the time of the offence.");
   }
-  if (victim.vulnerable()) {
+  bool vulnerable = !victim.vulnerability_markers().empty();
+  if (vulnerable) {
     Explain(&assessment, "enhanced.vulnerable.marker",
             "The police recorded a vulnerability marker for the victim.");
   }
   if (victim.intimidated()) {
     Explain(&assessment, "enhanced.intimidated", "The police recorded the victim as intimidated.");
   }
-  assessment.set_enhanced(most_serious || under_18 || victim.vulnerable() || victim.intimidated());
+  assessment.set_enhanced(most_serious || under_18 || vulnerable || victim.intimidated());
 
   if (victim.has_dash_score() && victim.dash_score() >= kDashHighRisk) {
     assessment.set_priority(hub::events::v1::PRIORITY_IMMEDIATE);

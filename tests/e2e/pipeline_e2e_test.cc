@@ -28,6 +28,7 @@
 #include "services/common/kafka/kafka.h"
 #include "services/common/redis/redis_client.h"
 #include "services/common/rpc/error_details.h"
+#include "services/common/seal/master_key.h"
 #include "services/common/status/status_matchers.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -59,6 +60,8 @@ class PipelineE2ETest : public ::testing::Test {
     // Every service reads time from this file, which a test may rewrite (hubctl clock).
     clock_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-clock");
     ASSERT_THAT(clock::WriteClockFile(clock_file_, clock::ClockSetting{}), IsOk());
+    master_key_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-master.key");
+    ASSERT_THAT(seal::WriteNewMasterKeyFile(master_key_file_), IsOk());
     topics_ = events::Topics(ns_);
     ASSERT_THAT(kafka::EnsureTopics(kafka_, events::TopicSpecs(ns_)), IsOk());
     for (const char* name : kServices) {
@@ -111,6 +114,9 @@ class PipelineE2ETest : public ::testing::Test {
         {"HUB_HTTP_ADDR", absl::StrCat("127.0.0.1:", service.http_port)},
         {"HUB_CLOCK", absl::StrCat("file:", clock_file_)},
         {"HUB_LOG_LEVEL", "debug"}};
+    if (name == "intake") {
+      env["HUB_MASTER_KEY_FILE"] = master_key_file_;
+    }
     std::string log = absl::StrCat(::testing::TempDir(), "/", ns_, "-", name, ".log");
     absl::StatusOr<std::unique_ptr<ChildProcess>> process =
         ChildProcess::Start(absl::StrCat(bin_dir_, "/hub-", name), {}, env, log);
@@ -127,14 +133,26 @@ class PipelineE2ETest : public ::testing::Test {
     *report.mutable_reported_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
         absl::ToUnixSeconds(absl::Now()) - 3600);
     report.set_offence_class_code("34B");
+    report.mutable_location()->set_local_authority_code("E07000008");
     for (const char* ref : {"V1", "V2"}) {
       auto* victim = report.add_victims();
       victim->set_victim_ref(ref);
       victim->set_age_at_offence(15);
-      victim->set_consent(hub::intake::v1::CONSENT_STATUS_NOT_ASKED);
+      victim->mutable_name()->set_given("Testy");
+      victim->mutable_name()->set_family(absl::StrCat("Example-", ref));
+      victim->mutable_consent()->set_status(hub::intake::v1::CONSENT_STATUS_NOT_ASKED);
       auto* route = victim->add_contact_routes();
       route->set_channel(hub::intake::v1::ContactRoute::CHANNEL_SMS);
-      route->set_safe(true);
+      route->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+      route->set_value("07700 900123");
+      auto* guardian = victim->mutable_parent_guardian();
+      guardian->mutable_name()->set_given("Parent");
+      guardian->mutable_name()->set_family(absl::StrCat("Example-", ref));
+      guardian->set_role("mother");
+      auto* guardian_route = guardian->add_contact_routes();
+      guardian_route->set_channel(hub::intake::v1::ContactRoute::CHANNEL_PHONE);
+      guardian_route->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+      guardian_route->set_value("01632 960123");
     }
     return report;
   }
@@ -194,11 +212,120 @@ class PipelineE2ETest : public ::testing::Test {
     return total;
   }
 
+  // Every record ever written to `topic`: key, value and header bytes, concatenated.
+  std::string ReadTopicBytes(const std::string& topic, int partitions) {
+    std::string error;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    conf->set("bootstrap.servers", kafka_, error);
+    conf->set("group.id", absl::StrCat(ns_, ".scanner"), error);
+    conf->set("enable.auto.commit", "false", error);
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+        RdKafka::KafkaConsumer::create(conf.get(), error));
+    std::string bytes;
+    for (int partition = 0; partition < partitions; ++partition) {
+      int64_t low = 0;
+      int64_t high = 0;
+      if (consumer->query_watermark_offsets(topic, partition, &low, &high, 5000) !=
+              RdKafka::ERR_NO_ERROR ||
+          high <= low) {
+        continue;
+      }
+      std::vector<RdKafka::TopicPartition*> assignment = {
+          RdKafka::TopicPartition::create(topic, partition, low)};
+      consumer->assign(assignment);
+      int64_t next = low;
+      absl::Time give_up = absl::Now() + absl::Seconds(20);
+      while (next < high && absl::Now() < give_up) {
+        std::unique_ptr<RdKafka::Message> message(consumer->consume(500));
+        if (message->err() != RdKafka::ERR_NO_ERROR) {
+          continue;
+        }
+        next = message->offset() + 1;
+        if (message->key() != nullptr) {
+          bytes += *message->key();
+        }
+        bytes.append(static_cast<const char*>(message->payload()), message->len());
+        if (message->headers() != nullptr) {
+          for (const RdKafka::Headers::Header& header : message->headers()->get_all()) {
+            bytes += header.key();
+            if (header.value() != nullptr) {
+              bytes.append(static_cast<const char*>(header.value()), header.value_size());
+            }
+          }
+        }
+      }
+      EXPECT_EQ(next, high) << "could not read all of " << topic;
+      consumer->unassign();
+      RdKafka::TopicPartition::destroy(assignment);
+    }
+    consumer->close();
+    return bytes;
+  }
+
+  // Every key and value in Redis under this test's namespace.
+  std::string ReadRedisBytes() {
+    redis::RedisConfig config;
+    config.host = redis_.host;
+    config.port = redis_.port;
+    absl::StatusOr<std::unique_ptr<redis::RedisClient>> client = redis::CreateRedisClient(config);
+    EXPECT_THAT(client, IsOk());
+    if (!client.ok()) {
+      return "";
+    }
+    std::string bytes;
+    std::string cursor = "0";
+    do {
+      absl::StatusOr<redis::Reply> page =
+          (*client)->Command({"SCAN", cursor, "MATCH", absl::StrCat(ns_, ":*"), "COUNT", "1000"});
+      EXPECT_THAT(page, IsOk());
+      if (!page.ok() || page->elements.size() != 2) {
+        return bytes;
+      }
+      cursor = page->elements[0].str;
+      for (const redis::Reply& key : page->elements[1].elements) {
+        bytes += key.str;
+        absl::StatusOr<redis::Reply> dump = (*client)->Command({"DUMP", key.str});
+        if (dump.ok()) {
+          bytes += dump->str;  // RDB serialisation: values appear verbatim unless compressed.
+        }
+        absl::StatusOr<redis::Reply> type = (*client)->Command({"TYPE", key.str});
+        if (!type.ok()) {
+          continue;
+        }
+        std::vector<std::string> read;
+        if (type->str == "string") {
+          read = {"GET", key.str};
+        } else if (type->str == "hash") {
+          read = {"HGETALL", key.str};
+        } else if (type->str == "list") {
+          read = {"LRANGE", key.str, "0", "-1"};
+        } else if (type->str == "set") {
+          read = {"SMEMBERS", key.str};
+        } else if (type->str == "zset") {
+          read = {"ZRANGE", key.str, "0", "-1"};
+        }
+        if (read.empty()) {
+          continue;
+        }
+        absl::StatusOr<redis::Reply> value = (*client)->Command(read);
+        if (value.ok()) {
+          bytes += value->str;
+          for (const redis::Reply& element : value->elements) {
+            bytes += element.str;
+            bytes += "\n";
+          }
+        }
+      }
+    } while (cursor != "0");
+    return bytes;
+  }
+
   std::string kafka_;
   hub::testing::HostPort redis_;
   std::string bin_dir_;
   std::string ns_;
   std::string clock_file_;
+  std::string master_key_file_;
   events::TopicNames topics_;
   std::map<std::string, RunningService> services_;
   std::unique_ptr<hub::intake::v1::IntakeService::Stub> intake_;
@@ -315,6 +442,64 @@ TEST_F(PipelineE2ETest, KilledStageLosesNothingAfterRestart) {
     EXPECT_EQ(state.history_size(), 4);
   }
   EXPECT_EQ(CountRecords(topics_.needs_assessed), 2);
+}
+
+// A report naming a victim, her phone number, email and address travels the whole
+// pipeline; then every record on every topic, every service's log, every service's
+// metrics and everything in Redis is scanned for those planted values, in clear, and none
+// is found. The sealed copy is there (the topic holds the envelope), so the scan is not
+// vacuous: the case was processed end to end.
+TEST_F(PipelineE2ETest, PlantedPersonalDataAppearsNowhereInClear) {
+  hub::intake::v1::CrimeReport report = Report("evt-pii");
+  report.mutable_victims()->DeleteSubrange(1, 1);
+  hub::intake::v1::Victim& victim = *report.mutable_victims(0);
+  victim.set_age_at_offence(42);
+  victim.clear_parent_guardian();
+  victim.mutable_name()->set_given("Zebedee");
+  victim.mutable_name()->set_family("Quartermaine-Plantwise");
+  victim.mutable_date_of_birth()->set_year(1983);
+  victim.mutable_date_of_birth()->set_month(7);
+  victim.mutable_date_of_birth()->set_day(19);
+  victim.mutable_contact_routes(0)->set_value("07700 900461");
+  auto* email = victim.add_contact_routes();
+  email->set_channel(hub::intake::v1::ContactRoute::CHANNEL_EMAIL);
+  email->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+  email->set_value("zebedee.plantwise@example.org");
+  auto* letter = victim.add_contact_routes();
+  letter->set_channel(hub::intake::v1::ContactRoute::CHANNEL_LETTER);
+  letter->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+  letter->mutable_address()->add_lines("17 Plantedname Row");
+  letter->mutable_address()->set_town("Cambridge");
+  letter->mutable_address()->set_postcode("CB4 9ZQ");
+  hub::intake::v1::SubmitCrimeReportResponse response;
+  grpc::Status status = Submit(report, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  WaitForNotified(response.cases(0).case_id());
+
+  const std::vector<std::string> planted = {
+      "Zebedee",     "Quartermaine",  "Plantwise",         "07700 900461",
+      "07700900461", "+447700900461", "zebedee.plantwise", "Plantedname",
+      "CB4 9ZQ",     "CB49ZQ",        "1983-07-19"};
+  std::map<std::string, std::string> places;
+  for (const auto& spec : events::TopicSpecs(ns_)) {
+    places[absl::StrCat("topic ", spec.name)] = ReadTopicBytes(spec.name, spec.partitions);
+  }
+  EXPECT_GT(places[absl::StrCat("topic ", topics_.crime_reported)].size(), 0u);
+  EXPECT_GT(places[absl::StrCat("topic ", topics_.data_keys)].size(), 0u);
+  for (const char* name : kServices) {
+    places[absl::StrCat(name, " log")] =
+        hub::testing::TailFile(services_[name].process->log_path(), 1000000);
+    absl::StatusOr<std::string> metrics =
+        hub::testing::HttpGet(services_[name].http_port, "/metrics");
+    ASSERT_THAT(metrics, IsOk());
+    places[absl::StrCat(name, " metrics")] = *metrics;
+  }
+  places["redis"] = ReadRedisBytes();
+  for (const auto& [place, bytes] : places) {
+    for (const std::string& value : planted) {
+      EXPECT_EQ(bytes.find(value), std::string::npos) << "'" << value << "' found in " << place;
+    }
+  }
 }
 
 }  // namespace

@@ -133,6 +133,16 @@ absl::Status WaitForHttp200(int port, const std::string& path, absl::Duration ti
       absl::StrCat("127.0.0.1:", port, path, " not 200 in time; last: ", last));
 }
 
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(2);
+  auto response = client.Get(path.c_str());
+  if (!response || response->status != 200) {
+    return absl::UnavailableError(absl::StrCat("127.0.0.1:", port, path, " did not answer 200"));
+  }
+  return response->body;
+}
+
 std::string TailFile(const std::string& path, int lines) {
   std::ifstream in(path);
   std::deque<std::string> tail;

@@ -49,6 +49,9 @@ int FreePort();
 // Polls GET http://127.0.0.1:port/path until it answers 200, or kDeadlineExceeded.
 absl::Status WaitForHttp200(int port, const std::string& path, absl::Duration timeout);
 
+// GET http://127.0.0.1:port/path: the body of a 200 answer, else kUnavailable.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
+
 // The last `lines` lines of a file, for failure messages.
 std::string TailFile(const std::string& path, int lines);
 

@@ -79,13 +79,14 @@ void FillState(const redis::Reply& hash, CaseState* state) {
 }  // namespace
 
 absl::Status ValidateCaseId(absl::string_view case_id) {
-  bool ok = case_id.size() == 26 && case_id.substr(0, 2) == "c_";
+  bool ok = case_id.size() == 26 && (case_id.substr(0, 2) == "c_" || case_id.substr(0, 2) == "s_");
   for (size_t i = 2; ok && i < case_id.size(); ++i) {
     char c = case_id[i];
     ok = absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
   }
   if (!ok) {
-    return absl::InvalidArgumentError("case_id: must be 'c_' followed by 24 lower-case hex digits");
+    return absl::InvalidArgumentError(
+        "case_id: must be 'c_' or 's_' followed by 24 lower-case hex digits");
   }
   return absl::OkStatus();
 }

@@ -74,7 +74,8 @@ class CaseStore {
   std::string ns_;
 };
 
-// Case ids are opaque: "c_" and 24 lower-case hex digits. kInvalidArgument otherwise (so a
+// Case ids are opaque: "c_" (a police report) or "s_" (a self-referral) and 24 lower-case
+// hex digits. kInvalidArgument otherwise (so a
 // caller cannot smuggle key syntax such as '}' into a key).
 absl::Status ValidateCaseId(absl::string_view case_id);
 

@@ -20,6 +20,8 @@ namespace hub::events {
 
 // ce_type values.
 inline constexpr char kCrimeReportedType[] = "uk.victimhub.intake.crime_reported.v1";
+inline constexpr char kCrimeUpdatedType[] = "uk.victimhub.intake.crime_updated.v1";
+inline constexpr char kVictimErasedType[] = "uk.victimhub.intake.victim_erased.v1";
 inline constexpr char kNeedsAssessedType[] = "uk.victimhub.triage.needs_assessed.v1";
 inline constexpr char kReferralRoutedType[] = "uk.victimhub.routing.referral_routed.v1";
 inline constexpr char kNotificationRecordedType[] = "uk.victimhub.notification.recorded.v1";
@@ -29,6 +31,10 @@ inline constexpr int kEventTopicPartitions = 6;
 
 struct TopicNames {
   std::string crime_reported;
+  std::string crime_updated;
+  std::string victim_erased;
+  // Compacted: wrapped data keys, keyed "<key_id>/<generation>" (see services/common/seal).
+  std::string data_keys;
   std::string needs_assessed;
   std::string referral_routed;
   std::string notification_recorded;
@@ -36,6 +42,13 @@ struct TopicNames {
 };
 
 TopicNames Topics(absl::string_view ns);
+
+// How long after an erasure the key topic's compaction is configured to have removed the
+// erased key's record: segment.ms (the active segment rolls) plus max.compaction.lag.ms
+// (the cleaner must then compact it), plus the cleaner's back-off. Documented in
+// docs/security.md.
+inline constexpr int64_t kDataKeySegmentMs = int64_t{60} * 60 * 1000;
+inline constexpr int64_t kDataKeyMaxCompactionLagMs = int64_t{60} * 60 * 1000;
 
 // How each topic is created (partitions, cleanup policy, retention).
 std::vector<kafka::TopicSpec> TopicSpecs(absl::string_view ns);

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -217,6 +218,8 @@ struct TopicSpec {
   std::string cleanup_policy = "delete";
   // -1 keeps records forever.
   int64_t retention_ms = -1;
+  // Further topic configuration (e.g. {"segment.ms", "3600000"}), set at creation.
+  std::vector<std::pair<std::string, std::string>> configs = {};
 };
 
 // Creates every topic in `specs` that does not exist yet, with its partitions and

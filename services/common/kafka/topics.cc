@@ -121,6 +121,13 @@ absl::Status CreateTopics(rd_kafka_t* rk, const std::vector<const TopicSpec*>& m
         err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return CError(err, absl::StrCat("topic ", spec->name, " retention.ms"));
     }
+    for (const auto& [name, value] : spec->configs) {
+      if (rd_kafka_resp_err_t err =
+              rd_kafka_NewTopic_set_config(topic.get(), name.c_str(), value.c_str());
+          err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return CError(err, absl::StrCat("topic ", spec->name, " ", name));
+      }
+    }
     topics.push_back(topic.get());
     owned.push_back(std::move(topic));
   }

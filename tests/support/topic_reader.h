@@ -1,0 +1,29 @@
+// Reading a whole topic back in tests: every record from the beginning of each partition
+// to where the partition ended when the read started, with key, value and headers, so a
+// test can count what a service published and parse it (events::ParseRecord).
+//
+// Each call makes its own short-lived consumer that only assigns partitions and never
+// commits, so it leaves no state on the broker. Thread-safe (calls share nothing).
+#ifndef HUB_TESTS_SUPPORT_TOPIC_READER_H_
+#define HUB_TESTS_SUPPORT_TOPIC_READER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+#include "services/common/kafka/kafka.h"
+
+namespace hub::testing {
+
+// Every record of `topic`, partition by partition in offset order. kNotFound when the
+// topic does not exist; kDeadlineExceeded when the records were not all read within
+// `timeout`; kUnavailable for other broker errors.
+absl::StatusOr<std::vector<kafka::ConsumedRecord>> ReadWholeTopic(
+    const std::string& bootstrap_servers, const std::string& topic,
+    absl::Duration timeout = absl::Seconds(20));
+
+}  // namespace hub::testing
+
+#endif  // HUB_TESTS_SUPPORT_TOPIC_READER_H_
