@@ -26,7 +26,6 @@ namespace {
 using ::hub::testing::IsOk;
 using ::hub::testing::StatusIs;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 
 TEST(MakeSubmitRequestTest, IntakeAcceptsIt) {
   const absl::Time now = absl::Now();

@@ -72,7 +72,8 @@ for i = 1, n do
   redis.call('HSET', KEYS[1], 'ref:' .. ref, entry)
   if pv ~= '' then redis.call('HSET', KEYS[1], 'pv:' .. pv, entry) end
 end
-redis.call('HSET', KEYS[1], 'report', ARGV[2])
+-- The first accepted report's details stand; reclassifications replace them (SetDetails).
+redis.call('HSETNX', KEYS[1], 'report', ARGV[2])
 return n
 )lua";
 

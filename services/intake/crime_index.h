@@ -79,7 +79,8 @@ class CrimeIndex {
                                                       absl::Time now);
 
   // Marks `victims`' entries done (after Kafka stored the events) and stores `details`
-  // (the crime without victims) as the crime's latest. One round trip.
+  // (the crime without victims) unless the crime already has details: the first accepted
+  // report's stand, and only a reclassification (SetDetails) replaces them. One round trip.
   absl::Status Complete(absl::string_view force_code, absl::string_view crime_reference,
                         absl::string_view owner, const std::vector<VictimKey>& victims,
                         const std::vector<CaseResolution>& resolutions,

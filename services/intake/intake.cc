@@ -611,10 +611,11 @@ void Intake::SelfRefer(const Caller& caller, const hub::intake::v1::SelfReferral
   std::string stored;
   absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
   if (!claimed.ok()) {
-    counters_->unavailable->Increment();
-    done(absl::IsUnavailable(claimed.status()) ? Unavailable(claimed.status().message())
-                                               : rpc::ToGrpcStatus(claimed.status()),
-         Response());
+    const bool unavailable = absl::IsUnavailable(claimed.status());
+    (unavailable ? counters_->unavailable : counters_->rejected)->Increment();
+    done(
+        unavailable ? Unavailable(claimed.status().message()) : rpc::ToGrpcStatus(claimed.status()),
+        Response());
     return;
   }
   if (*claimed == ClaimResult::kDone) {
@@ -691,10 +692,11 @@ void Intake::UpdateReport(const Caller& caller, const hub::intake::v1::CrimeUpda
   std::string stored;
   absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
   if (!claimed.ok()) {
-    counters_->unavailable->Increment();
-    done(absl::IsUnavailable(claimed.status()) ? Unavailable(claimed.status().message())
-                                               : rpc::ToGrpcStatus(claimed.status()),
-         Response());
+    const bool unavailable = absl::IsUnavailable(claimed.status());
+    (unavailable ? counters_->unavailable : counters_->rejected)->Increment();
+    done(
+        unavailable ? Unavailable(claimed.status().message()) : rpc::ToGrpcStatus(claimed.status()),
+        Response());
     return;
   }
   if (*claimed == ClaimResult::kDone) {
@@ -781,18 +783,30 @@ void Intake::UpdateReport(const Caller& caller, const hub::intake::v1::CrimeUpda
         report.set_source_system(update.source_system());
         report.set_source_event_id(update.source_event_id());
         *report.add_victims() = update.victim();
-        ReleaseSubmission(claim);
-        SubmitReport(caller, report,
-                     [done = std::move(done)](const grpc::Status& status,
-                                              hub::intake::v1::SubmitCrimeReportResponse result) {
-                       Response response;
-                       if (status.ok() && result.cases_size() == 1) {
-                         *response.mutable_new_case() = result.cases(0);
-                         response.add_case_ids(result.cases(0).case_id());
-                         response.set_duplicate(result.duplicate());
-                       }
-                       done(status, std::move(response));
-                     });
+        // The update's own claim stays until the new case is in: a repeat of this update
+        // then gets this answer back instead of being read as a correction.
+        SubmitReport(
+            caller, report,
+            [this, publication, done = std::move(done)](
+                const grpc::Status& status, hub::intake::v1::SubmitCrimeReportResponse result) {
+              Response response;
+              if (!status.ok() || result.cases_size() != 1) {
+                ReleaseSubmission(publication->claim);
+                done(status.ok() ? Unavailable("the new victim's case was not confirmed") : status,
+                     Response());
+                return;
+              }
+              *response.mutable_new_case() = result.cases(0);
+              response.add_case_ids(result.cases(0).case_id());
+              if (absl::Status saved =
+                      CompleteSubmission(publication->claim, response.SerializeAsString());
+                  !saved.ok()) {
+                ReleaseSubmission(publication->claim);
+                done(Unavailable(saved.message()), Response());
+                return;
+              }
+              done(grpc::Status::OK, std::move(response));
+            });
         return;
       }
       targets.push_back(found->second);

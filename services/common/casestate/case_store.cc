@@ -30,6 +30,12 @@ if stage >= current then
   for i = 6, #ARGV, 2 do
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
+else
+  -- A stage records after publishing, so a later stage may record first: fill in what
+  -- this earlier step knows, but never overwrite what a later step set.
+  for i = 6, #ARGV, 2 do
+    redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 return 1

@@ -10,8 +10,9 @@
 //   <ns>:cases:recent         sorted set: case ids by last update (for listing)
 //
 // RecordStep is idempotent and fenced: an event id already applied changes nothing, and a
-// step from an earlier stage (a late redelivery) is added to the history but never
-// overwrites the attributes of a later stage. One round trip per step (a pipeline of the
+// step from an earlier stage (a late redelivery, or a stage that recorded after the next
+// stage had already handled its event) is added to the history and fills in attributes
+// not yet set, but never moves the stage back or overwrites a later stage's attributes. One round trip per step (a pipeline of the
 // script and the index update). Everything here can be rebuilt from the Kafka topics.
 //
 // Thread-safe (the Redis client is).

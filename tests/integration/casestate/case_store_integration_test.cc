@@ -73,13 +73,16 @@ TEST_F(CaseStoreTest, LateEarlierStageJoinsHistoryButDoesNotOverwrite) {
                                         kCase, hub::cases::v1::STAGE_ROUTED, "e3", 3000,
                                         {{"provider_id", "hub-victim-care"}, {"priority", "P1"}})));
   ASSERT_TRUE(routed);
-  ASSERT_OK_AND_ASSIGN(bool assessed, store_->RecordStep(Step(kCase, hub::cases::v1::STAGE_ASSESSED,
-                                                              "e2", 2000, {{"priority", "P2"}})));
+  ASSERT_OK_AND_ASSIGN(bool assessed,
+                       store_->RecordStep(Step(kCase, hub::cases::v1::STAGE_ASSESSED, "e2", 2000,
+                                               {{"priority", "P2"}, {"referral_due", "D"}})));
   ASSERT_TRUE(assessed);
   ASSERT_OK_AND_ASSIGN(std::optional<CaseState> state, store_->Get(kCase));
   ASSERT_TRUE(state.has_value());
   EXPECT_EQ(state->stage(), hub::cases::v1::STAGE_ROUTED);
   EXPECT_EQ(state->attributes().at("priority"), "P1");
+  // What only the earlier stage knows is filled in (it recorded after the later stage).
+  EXPECT_EQ(state->attributes().at("referral_due"), "D");
   std::vector<std::string> events;
   for (const auto& entry : state->history()) {
     events.push_back(entry.event_id());

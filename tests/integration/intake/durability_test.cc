@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -82,6 +83,11 @@ class DurabilityTest : public ::testing::Test {
   void SetUp() override {
     stack_dir_ = absl::StrCat(::testing::TempDir(), "/",
                               hub::testing::UniqueName("intake-durability-stack"));
+    // The test's own files (port list, script logs) live in the stack dir too, so the
+    // purge at the end leaves nothing behind.
+    std::error_code created;
+    std::filesystem::create_directories(stack_dir_, created);
+    ASSERT_FALSE(created) << created.message();
     ASSERT_OK_AND_ASSIGN(std::vector<int> ports, FreePorts(3));
     kafka_port_ = ports[0];
     env_ = {{"HUB_STACK_DIR", stack_dir_},
@@ -143,7 +149,7 @@ class DurabilityTest : public ::testing::Test {
 
   // Runs deploy/local/stack with the stack's environment; true when it exits 0.
   bool Stack(const std::vector<std::string>& args) {
-    const std::string log = absl::StrCat(stack_dir_, "-stack-", args[0], ".log");
+    const std::string log = absl::StrCat(stack_dir_, "/test-stack-", args[0], ".log");
     absl::StatusOr<std::unique_ptr<hub::testing::ChildProcess>> process =
         hub::testing::ChildProcess::Start(absl::StrCat(HUB_SOURCE_DIR, "/deploy/local/stack"), args,
                                           env_, log);
@@ -164,7 +170,7 @@ class DurabilityTest : public ::testing::Test {
   // never hands out a port the kernel may give an outgoing connection: Kafka must get its
   // port back after the restart).
   absl::StatusOr<std::vector<int>> FreePorts(int count) {
-    const std::string log = absl::StrCat(stack_dir_, "-ports.txt");
+    const std::string log = absl::StrCat(stack_dir_, "/test-ports.txt");
     absl::StatusOr<std::unique_ptr<hub::testing::ChildProcess>> process =
         hub::testing::ChildProcess::Start(absl::StrCat(HUB_SOURCE_DIR, "/deploy/local/free-port"),
                                           {absl::StrCat(count)}, {}, log);
