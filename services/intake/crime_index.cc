@@ -159,6 +159,39 @@ absl::StatusOr<std::vector<CaseResolution>> CrimeIndex::Resolve(
   return resolutions;
 }
 
+std::vector<std::string> CrimeIndex::CompleteCommand(
+    absl::string_view force_code, absl::string_view crime_reference, absl::string_view owner,
+    const std::vector<VictimKey>& victims, const std::vector<CaseResolution>& resolutions,
+    const hub::intake::v1::CrimeReport& details) const {
+  // EVAL with the text: Redis caches the compiled script by its digest, and a pipeline
+  // cannot recover from NOSCRIPT the way Eval does.
+  std::vector<std::string> command = {"EVAL",
+                                      kCompleteScript,
+                                      "1",
+                                      Key(force_code, crime_reference),
+                                      std::string(owner),
+                                      details.SerializeAsString(),
+                                      "0"};
+  size_t opened = 0;
+  for (size_t i = 0; i < victims.size() && i < resolutions.size(); ++i) {
+    if (resolutions[i].kind != CaseResolution::Kind::kOpen) {
+      continue;
+    }
+    command.push_back(victims[i].victim_ref);
+    command.push_back(victims[i].pseudonymous_id);
+    command.push_back(resolutions[i].case_id);
+    ++opened;
+  }
+  command[6] = absl::StrCat(opened);
+  return command;
+}
+
+std::vector<std::string> CrimeIndex::SetDetailsCommand(
+    absl::string_view force_code, absl::string_view crime_reference,
+    const hub::intake::v1::CrimeReport& details) const {
+  return {"HSET", Key(force_code, crime_reference), "report", details.SerializeAsString()};
+}
+
 absl::Status CrimeIndex::Complete(absl::string_view force_code, absl::string_view crime_reference,
                                   absl::string_view owner, const std::vector<VictimKey>& victims,
                                   const std::vector<CaseResolution>& resolutions,

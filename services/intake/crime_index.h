@@ -86,6 +86,19 @@ class CrimeIndex {
                         const std::vector<CaseResolution>& resolutions,
                         const hub::intake::v1::CrimeReport& details);
 
+  // The same as Complete, as a command for the caller to pipeline with its own.
+  std::vector<std::string> CompleteCommand(absl::string_view force_code,
+                                           absl::string_view crime_reference,
+                                           absl::string_view owner,
+                                           const std::vector<VictimKey>& victims,
+                                           const std::vector<CaseResolution>& resolutions,
+                                           const hub::intake::v1::CrimeReport& details) const;
+
+  // SetDetails as a command for the caller to pipeline.
+  std::vector<std::string> SetDetailsCommand(absl::string_view force_code,
+                                             absl::string_view crime_reference,
+                                             const hub::intake::v1::CrimeReport& details) const;
+
   // Removes this owner's pending entries (the publish failed). One round trip.
   absl::Status Release(absl::string_view force_code, absl::string_view crime_reference,
                        absl::string_view owner);

@@ -195,6 +195,14 @@ std::string Intake::KeyCasesKey(absl::string_view key_id) const {
   return absl::StrCat(deps_.ns, ":intake:key-cases:{", key_id, "}");
 }
 
+void Intake::Hand(std::function<void()> work) {
+  if (deps_.workers == nullptr) {
+    work();
+    return;
+  }
+  deps_.workers->Schedule(std::move(work));
+}
+
 absl::StatusOr<Intake::ClaimResult> Intake::ClaimSubmission(const Claim& claim,
                                                             std::string* stored) {
   absl::StatusOr<redis::Reply> reply = deps_.redis->Eval(
@@ -275,11 +283,14 @@ void Intake::SealAndPublish(const std::shared_ptr<Publication>& publication,
       if (remaining->fetch_sub(1) != 1) {
         return;
       }
-      if (absl::Status error = publication->Error(); !error.ok()) {
-        (*shared_finish)(error);
-        return;
-      }
-      PublishAll(publication, std::move(*shared_finish));
+      // Sealing and what follows leave the thread that delivered the key.
+      Hand([this, publication, shared_finish] {
+        if (absl::Status error = publication->Error(); !error.ok()) {
+          (*shared_finish)(error);
+          return;
+        }
+        PublishAll(publication, std::move(*shared_finish));
+      });
     });
   }
 }
@@ -332,12 +343,13 @@ void Intake::PublishAll(const std::shared_ptr<Publication>& publication,
   publication->outstanding = total;
   auto shared_finish =
       std::make_shared<std::function<void(const absl::Status&)>>(std::move(finish));
-  auto on_delivery = [publication, shared_finish](const absl::Status& delivered) {
+  auto on_delivery = [this, publication, shared_finish](const absl::Status& delivered) {
     if (!delivered.ok()) {
       publication->Fail(delivered);
     }
     if (publication->outstanding.fetch_sub(1) == 1) {
-      (*shared_finish)(publication->Error());
+      // Redis writes and the reply leave Kafka's delivery thread.
+      Hand([publication, shared_finish] { (*shared_finish)(publication->Error()); });
     }
   };
   auto header_for = [&](absl::string_view step, absl::string_view type) {
@@ -367,7 +379,9 @@ void Intake::PublishAll(const std::shared_ptr<Publication>& publication,
   }
 }
 
-absl::Status Intake::RecordCases(const Publication& publication) {
+absl::Status Intake::RecordCases(const Publication& publication,
+                                 std::vector<std::vector<std::string>> also) {
+  std::vector<casestate::CaseStep> steps;
   for (size_t i = 0; i < publication.cases.size(); ++i) {
     const CrimeReported& event = publication.cases[i];
     casestate::CaseStep step;
@@ -383,7 +397,7 @@ absl::Status Intake::RecordCases(const Publication& publication) {
                        {"offence_class_code", event.report().offence_class_code()},
                        {"reported_at", TimeUtil::ToString(event.report().reported_at())},
                        {"origin", hub::events::v1::Origin_Name(event.origin())}};
-    HUB_RETURN_IF_ERROR(store_.RecordStep(step).status());
+    steps.push_back(std::move(step));
   }
   for (size_t i = 0; i < publication.updates.size(); ++i) {
     const CrimeUpdated& event = publication.updates[i];
@@ -418,26 +432,19 @@ absl::Status Intake::RecordCases(const Publication& publication) {
         break;
     }
     step.detail = absl::StrCat("update received: ", change);
-    HUB_RETURN_IF_ERROR(store_.RecordStep(step).status());
+    steps.push_back(std::move(step));
   }
   // Which data key seals each new case, so erasure by case id finds it (no personal data:
   // key ids and pseudonymous ids are keyed hashes).
-  std::vector<std::vector<std::string>> commands;
   for (size_t i = 0; i < publication.cases.size(); ++i) {
     const CrimeReported& event = publication.cases[i];
-    commands.push_back({"HSET", CaseKeyRecord(event.case_id()), "key_id",
-                        publication.case_key_ids[i], "pseudonymous_id",
-                        event.pseudonymous_victim_id(), "crime_key",
-                        index_.Key(event.report().force_code(), event.report().crime_reference())});
-    commands.push_back({"SADD", KeyCasesKey(publication.case_key_ids[i]), event.case_id()});
+    also.push_back({"HSET", CaseKeyRecord(event.case_id()), "key_id", publication.case_key_ids[i],
+                    "pseudonymous_id", event.pseudonymous_victim_id(), "crime_key",
+                    index_.Key(event.report().force_code(), event.report().crime_reference())});
+    also.push_back({"SADD", KeyCasesKey(publication.case_key_ids[i]), event.case_id()});
   }
-  if (!commands.empty()) {
-    absl::StatusOr<std::vector<redis::Reply>> replies = deps_.redis->Pipeline(commands);
-    if (!replies.ok()) {
-      return replies.status();
-    }
-  }
-  return absl::OkStatus();
+  // One round trip for all of it.
+  return store_.RecordSteps(steps, also);
 }
 
 void Intake::SubmitReport(const Caller& caller, const CrimeReport& report,
@@ -550,45 +557,43 @@ void Intake::SubmitReport(const Caller& caller, const CrimeReport& report,
                {"table_version", deps_.offences->version()}});
   }
 
-  const std::string force_code = report.force_code();
-  const std::string crime_reference = report.crime_reference();
-  CrimeReport details = Details(report);
-  auto shared_victims = std::make_shared<std::vector<VictimKey>>(std::move(victims));
-  auto shared_resolutions = std::make_shared<std::vector<CaseResolution>>(*std::move(resolved));
+  // After Kafka acknowledged: the crime index, the cases' live state and the key records
+  // in one round trip, then the submission's result.
+  std::vector<std::string> index_command =
+      index_.CompleteCommand(report.force_code(), report.crime_reference(), claim.key, victims,
+                             *resolved, Details(report));
   auto shared_done = std::make_shared<Done<Response>>(std::move(done));
-  SealAndPublish(publication, [this, publication, response, force_code, crime_reference,
-                               details = std::move(details), shared_victims, shared_resolutions,
-                               shared_done](const absl::Status& published) {
-    absl::Status status = published;
-    if (status.ok()) {
-      status = index_.Complete(force_code, crime_reference, publication->claim.key, *shared_victims,
-                               *shared_resolutions, details);
-    }
-    if (status.ok()) {
-      status = RecordCases(*publication);
-    }
-    if (status.ok()) {
-      status = CompleteSubmission(publication->claim, response->SerializeAsString());
-    }
-    if (!status.ok()) {
-      log::Warn("crime report not accepted", {{"status", status.ToString()}});
-      if (absl::Status released =
-              index_.Release(force_code, crime_reference, publication->claim.key);
-          !released.ok()) {
-        log::Warn("could not release crime index entries; they expire by themselves",
-                  {{"status", released.ToString()}});
-      }
-      ReleaseSubmission(publication->claim);
-      counters_->unavailable->Increment();
-      (*shared_done)(Unavailable("the report was not confirmed by the event log or state store"),
-                     Response());
-      return;
-    }
-    counters_->accepted->Increment();
-    log::Info("crime report accepted", {{"cases", static_cast<int>(publication->cases.size())},
-                                        {"victims", response->cases_size()}});
-    (*shared_done)(grpc::Status::OK, *response);
-  });
+  SealAndPublish(
+      publication, [this, publication, response, index_command = std::move(index_command),
+                    force_code = report.force_code(), crime_reference = report.crime_reference(),
+                    shared_done](const absl::Status& published) {
+        absl::Status status = published;
+        if (status.ok()) {
+          status = RecordCases(*publication, {index_command});
+        }
+        if (status.ok()) {
+          status = CompleteSubmission(publication->claim, response->SerializeAsString());
+        }
+        if (!status.ok()) {
+          log::Warn("crime report not accepted", {{"status", status.ToString()}});
+          if (absl::Status released =
+                  index_.Release(force_code, crime_reference, publication->claim.key);
+              !released.ok()) {
+            log::Warn("could not release crime index entries; they expire by themselves",
+                      {{"status", released.ToString()}});
+          }
+          ReleaseSubmission(publication->claim);
+          counters_->unavailable->Increment();
+          (*shared_done)(
+              Unavailable("the report was not confirmed by the event log or state store"),
+              Response());
+          return;
+        }
+        counters_->accepted->Increment();
+        log::Info("crime report accepted", {{"cases", static_cast<int>(publication->cases.size())},
+                                            {"victims", response->cases_size()}});
+        (*shared_done)(grpc::Status::OK, *response);
+      });
 }
 
 void Intake::SelfRefer(const Caller& caller, const hub::intake::v1::SelfReferral& referral,
@@ -646,7 +651,7 @@ void Intake::SelfRefer(const Caller& caller, const hub::intake::v1::SelfReferral
                  [this, publication, response, shared_done](const absl::Status& published) {
                    absl::Status status = published;
                    if (status.ok()) {
-                     status = RecordCases(*publication);
+                     status = RecordCases(*publication, {});
                    }
                    if (status.ok()) {
                      status = CompleteSubmission(publication->claim, response->SerializeAsString());
@@ -788,7 +793,8 @@ void Intake::UpdateReport(const Caller& caller, const hub::intake::v1::CrimeUpda
         SubmitReport(
             caller, report,
             [this, publication, done = std::move(done)](
-                const grpc::Status& status, hub::intake::v1::SubmitCrimeReportResponse result) {
+                const grpc::Status& status,
+                const hub::intake::v1::SubmitCrimeReportResponse& result) {
               Response response;
               if (!status.ok() || result.cases_size() != 1) {
                 ReleaseSubmission(publication->claim);
@@ -838,17 +844,17 @@ void Intake::UpdateReport(const Caller& caller, const hub::intake::v1::CrimeUpda
     publication->updates.push_back(std::move(event));
     response->add_case_ids(case_id);
   }
-  const std::string force_code = update.force_code();
-  const std::string crime_reference = update.crime_reference();
+  std::vector<std::vector<std::string>> also;
+  if (new_details.has_value()) {
+    also.push_back(
+        index_.SetDetailsCommand(update.force_code(), update.crime_reference(), *new_details));
+  }
   auto shared_done = std::make_shared<Done<Response>>(std::move(done));
-  SealAndPublish(publication, [this, publication, response, shared_done, force_code,
-                               crime_reference, new_details](const absl::Status& published) {
+  SealAndPublish(publication, [this, publication, response, shared_done,
+                               also = std::move(also)](const absl::Status& published) {
     absl::Status status = published;
-    if (status.ok() && new_details.has_value()) {
-      status = index_.SetDetails(force_code, crime_reference, *new_details);
-    }
     if (status.ok()) {
-      status = RecordCases(*publication);
+      status = RecordCases(*publication, also);
     }
     if (status.ok()) {
       status = CompleteSubmission(publication->claim, response->SerializeAsString());

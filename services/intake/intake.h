@@ -41,6 +41,7 @@
 #include "services/common/redis/redis_client.h"
 #include "services/common/seal/key_store.h"
 #include "services/common/seal/pseudonym.h"
+#include "services/common/workers/worker_pool.h"
 #include "services/intake/crime_index.h"
 
 namespace hub::intake {
@@ -55,6 +56,9 @@ struct IntakeDeps {
   seal::KeyStore* keys = nullptr;
   const seal::Pseudonymizer* pseudonyms = nullptr;
   const offences::OffenceTable* offences = nullptr;
+  // Runs the work that follows a Kafka acknowledgement (sealing, Redis writes, the reply)
+  // off the producer's delivery thread. Null: runs it on that thread.
+  workers::WorkerPool* workers = nullptr;
   // How long a completed submission key is remembered for deduplication.
   absl::Duration dedupe_window = absl::Hours(24 * 30);
 };
@@ -102,6 +106,9 @@ class Intake {
   struct Publication;
   struct Counters;
 
+  // Runs `work` on the worker pool, or here when there is none.
+  void Hand(std::function<void()> work);
+
   // Claims a submission; on kDone fills `stored` with the stored response bytes.
   enum class ClaimResult { kClaimed, kDone };
   absl::StatusOr<ClaimResult> ClaimSubmission(const Claim& claim, std::string* stored);
@@ -114,8 +121,10 @@ class Intake {
                       std::function<void(const absl::Status&)> finish);
   void PublishAll(const std::shared_ptr<Publication>& publication,
                   std::function<void(const absl::Status&)> finish);
-  // Records the live state of published cases (one pipeline).
-  absl::Status RecordCases(const Publication& publication);
+  // Records the live state of published cases and updates, and runs `also`, in one
+  // pipelined round trip.
+  absl::Status RecordCases(const Publication& publication,
+                           std::vector<std::vector<std::string>> also);
 
   IntakeDeps deps_;
   casestate::CaseStore store_;

@@ -20,6 +20,7 @@
 #include "services/common/seal/master_key.h"
 #include "services/common/seal/pseudonym.h"
 #include "services/common/status/status_macros.h"
+#include "services/common/workers/worker_pool.h"
 #include "services/intake/intake.h"
 #include "services/intake/intake_service.h"
 
@@ -27,6 +28,9 @@ namespace {
 
 constexpr char kMasterKeySetting[] = "master-key-file";
 constexpr char kOffenceTableSetting[] = "offence-table";
+// Threads that take work off Kafka's delivery thread (sealing, Redis writes, replies):
+// Redis round trips dominate them, so a few more than the cores keep the pipeline full.
+constexpr int kWorkerThreads = 4;
 // How long intake waits at start to rebuild the key index after Redis lost it.
 constexpr absl::Duration kRebuildTimeout = absl::Seconds(120);
 
@@ -34,14 +38,16 @@ class IntakeProcess : public hub::runtime::Service {
  public:
   IntakeProcess(hub::runtime::ServiceContext& context, hub::seal::MasterKey master,
                 hub::offences::OffenceTable offences)
-      : pseudonyms_(master),
+      : workers_(kWorkerThreads),
+        pseudonyms_(master),
         offences_(std::move(offences)),
         keys_(std::move(master), context.producer, context.redis, context.clock,
               hub::seal::KeyStore::Options{context.config.ns, context.topics.data_keys,
-                                           context.config.kafka_bootstrap}),
+                                           context.config.kafka_bootstrap, absl::Seconds(30),
+                                           workers_.Executor()}),
         intake_(hub::intake::IntakeDeps{context.producer, context.redis, context.clock,
                                         context.metrics, context.config.ns, context.topics, &keys_,
-                                        &pseudonyms_, &offences_}),
+                                        &pseudonyms_, &offences_, &workers_}),
         api_(&intake_, context.identity, context.metrics),
         redis_(context.redis),
         ns_(context.config.ns) {}
@@ -89,6 +95,8 @@ class IntakeProcess : public hub::runtime::Service {
   std::vector<grpc::Service*> GrpcServices() override { return {&api_}; }
 
  private:
+  // First member, so it is destroyed last: the others hand it work.
+  hub::workers::WorkerPool workers_;
   hub::seal::Pseudonymizer pseudonyms_;
   hub::offences::OffenceTable offences_;
   hub::seal::KeyStore keys_;

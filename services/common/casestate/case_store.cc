@@ -111,7 +111,41 @@ std::string CaseStore::EventsKey(absl::string_view case_id) const {
 }
 std::string CaseStore::RecentKey() const { return absl::StrCat(ns_, ":cases:recent"); }
 
-absl::StatusOr<bool> CaseStore::RecordStep(const CaseStep& step) {
+absl::Status CaseStore::RecordSteps(const std::vector<CaseStep>& steps,
+                                    const std::vector<std::vector<std::string>>& also) {
+  std::vector<std::vector<std::string>> commands;
+  for (const CaseStep& step : steps) {
+    HUB_ASSIGN_OR_RETURN(StepCommands step_commands, CommandsFor(step));
+    commands.push_back(std::move(step_commands.script));
+    commands.push_back(std::move(step_commands.index));
+  }
+  commands.insert(commands.end(), also.begin(), also.end());
+  if (commands.empty()) {
+    return absl::OkStatus();
+  }
+  HUB_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, redis_->Pipeline(commands));
+  if (replies.size() != commands.size()) {
+    return absl::InternalError("case store: pipeline returned the wrong number of replies");
+  }
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type != redis::Reply::Type::kError) {
+      continue;
+    }
+    const bool is_step_script = i < 2 * steps.size() && i % 2 == 0;
+    if (!is_step_script || !redis::IsNoScriptError(replies[i])) {
+      return absl::InternalError(absl::StrCat("case store: command ", i, " failed: ",
+                                              replies[i].str));
+    }
+    // First use on this server: load and run the script (one extra round trip, once).
+    const std::vector<std::string>& call = commands[i];
+    std::vector<std::string> keys(call.begin() + 3, call.begin() + 6);
+    std::vector<std::string> args(call.begin() + 6, call.end());
+    HUB_RETURN_IF_ERROR(redis_->Eval(RecordStepScript(), keys, args).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CaseStore::StepCommands> CaseStore::CommandsFor(const CaseStep& step) const {
   HUB_RETURN_IF_ERROR(ValidateCaseId(step.case_id));
   if (step.event_id.empty()) {
     return absl::InvalidArgumentError("case step: event_id is empty");
@@ -142,8 +176,14 @@ absl::StatusOr<bool> CaseStore::RecordStep(const CaseStep& step) {
     script_call.push_back(value);
   }
   std::vector<std::string> index_call = {"ZADD", RecentKey(), absl::StrCat(at_ms), step.case_id};
+  return StepCommands{std::move(script_call), std::move(index_call)};
+}
+
+absl::StatusOr<bool> CaseStore::RecordStep(const CaseStep& step) {
+  HUB_ASSIGN_OR_RETURN(StepCommands commands, CommandsFor(step));
+  const std::vector<std::string>& script_call = commands.script;
   HUB_ASSIGN_OR_RETURN(std::vector<redis::Reply> replies,
-                       redis_->Pipeline({script_call, index_call}));
+                       redis_->Pipeline({commands.script, commands.index}));
   if (replies.size() != 2) {
     return absl::InternalError("case store: pipeline returned the wrong number of replies");
   }

@@ -12,8 +12,9 @@
 // RecordStep is idempotent and fenced: an event id already applied changes nothing, and a
 // step from an earlier stage (a late redelivery, or a stage that recorded after the next
 // stage had already handled its event) is added to the history and fills in attributes
-// not yet set, but never moves the stage back or overwrites a later stage's attributes. One round trip per step (a pipeline of the
-// script and the index update). Everything here can be rebuilt from the Kafka topics.
+// not yet set, but never moves the stage back or overwrites a later stage's attributes.
+// One round trip per step (a pipeline of the script and the index update). Everything
+// here can be rebuilt from the Kafka topics.
 //
 // Thread-safe (the Redis client is).
 #ifndef HUB_SERVICES_COMMON_CASESTATE_CASE_STORE_H_
@@ -58,6 +59,14 @@ class CaseStore {
   // is unreachable (retry: the call is idempotent).
   absl::StatusOr<bool> RecordStep(const CaseStep& step);
 
+  // Records every step of `steps`, and runs `also` (further commands the caller needs done
+  // in the same round trip, e.g. its own index updates), in one pipelined round trip.
+  // OK only when every step and every command succeeded; a step already applied counts as
+  // success. Redis pipelines across slots on one server; on Redis Cluster the client seam
+  // must split a pipeline by node.
+  absl::Status RecordSteps(const std::vector<CaseStep>& steps,
+                           const std::vector<std::vector<std::string>>& also);
+
   // The case with its history, or nullopt if the hub has no record of it.
   absl::StatusOr<std::optional<hub::cases::v1::CaseState>> Get(absl::string_view case_id);
 
@@ -71,6 +80,13 @@ class CaseStore {
   std::string RecentKey() const;
 
  private:
+  // The script call and the index update that record one step.
+  struct StepCommands {
+    std::vector<std::string> script;
+    std::vector<std::string> index;
+  };
+  absl::StatusOr<StepCommands> CommandsFor(const CaseStep& step) const;
+
   redis::RedisClient* redis_;
   std::string ns_;
 };

@@ -209,32 +209,41 @@ void KeyStore::Create(const std::string& key_id,
   record.topic = options_.topic;
   record.key = absl::StrCat(key_id, "/", key->generation);
   record.value = value;
-  producer_->Produce(
-      std::move(record), [this, data_key = *std::move(key), wrapped_value = std::move(value),
-                          on_done = std::move(done)](const absl::Status& delivered) {
-        if (!delivered.ok()) {
-          on_done(delivered);
-          return;
-        }
-        // Durable now; index it, unless another creator's generation won.
-        absl::StatusOr<Reply> reply = redis_->Eval(ClaimScript(), {IndexKey(data_key.key_id)},
-                                                   {data_key.generation, wrapped_value});
-        if (!reply.ok()) {
-          on_done(reply.status());
-          return;
-        }
-        absl::StatusOr<std::pair<std::string, std::string>> current =
-            GenerationAndValue(*reply, data_key.key_id);
-        if (!current.ok()) {
-          on_done(current.status());
-          return;
-        }
-        if (current->first == data_key.generation) {
-          on_done(data_key);
-          return;
-        }
-        on_done(UnwrapRecord(data_key.key_id, current->first, current->second));
-      });
+  auto after_delivery = [this, data_key = *std::move(key), wrapped_value = std::move(value),
+                         on_done = std::move(done)](const absl::Status& delivered) {
+    if (!delivered.ok()) {
+      on_done(delivered);
+      return;
+    }
+    // Durable now; index it, unless another creator's generation won.
+    absl::StatusOr<Reply> reply = redis_->Eval(ClaimScript(), {IndexKey(data_key.key_id)},
+                                               {data_key.generation, wrapped_value});
+    if (!reply.ok()) {
+      on_done(reply.status());
+      return;
+    }
+    absl::StatusOr<std::pair<std::string, std::string>> current =
+        GenerationAndValue(*reply, data_key.key_id);
+    if (!current.ok()) {
+      on_done(current.status());
+      return;
+    }
+    if (current->first == data_key.generation) {
+      on_done(data_key);
+      return;
+    }
+    on_done(UnwrapRecord(data_key.key_id, current->first, current->second));
+  };
+  producer_->Produce(std::move(record), [this, after_delivery = std::move(after_delivery)](
+                                            const absl::Status& delivered) mutable {
+    if (!options_.executor) {
+      after_delivery(delivered);
+      return;
+    }
+    options_.executor([after_delivery = std::move(after_delivery), delivered]() mutable {
+      after_delivery(delivered);
+    });
+  });
 }
 
 absl::StatusOr<DataKey> KeyStore::GetOrCreate(absl::string_view key_id) {

@@ -70,6 +70,9 @@ class KeyStore {
     // Bound on each Kafka write the store waits for (tombstones, roll marker) and on
     // GetOrCreate's blocking wait.
     absl::Duration kafka_timeout = absl::Seconds(30);
+    // Runs the work that follows a new key's delivery (indexing it in Redis, then the
+    // caller's callback) off Kafka's delivery thread. Unset: runs it on that thread.
+    std::function<void(std::function<void()>)> executor;
   };
 
   // `producer`, `redis` and `clock` must outlive the store. The producer must be the

@@ -37,10 +37,11 @@ absl::StatusOr<std::unique_ptr<IntakeHarness>> IntakeHarness::Start(
   }
   harness->keys_ = std::make_unique<seal::KeyStore>(
       master, producer, redis, *clock,
-      seal::KeyStore::Options{ns, harness->topics_.data_keys, bootstrap_servers});
+      seal::KeyStore::Options{ns, harness->topics_.data_keys, bootstrap_servers, absl::Seconds(30),
+                              harness->workers_.Executor()});
   harness->intake_ = std::make_unique<Intake>(
       IntakeDeps{producer, redis, *clock, &harness->metrics_, ns, harness->topics_,
-                 harness->keys_.get(), &harness->pseudonyms_, offences});
+                 harness->keys_.get(), &harness->pseudonyms_, offences, &harness->workers_});
   harness->identity_ = identity::CreateDeclaredLoopbackIdentityProvider();
   harness->service_ = std::make_unique<IntakeServiceImpl>(
       harness->intake_.get(), harness->identity_.get(), &harness->metrics_);

@@ -28,6 +28,7 @@
 #include "services/common/seal/key_store.h"
 #include "services/common/seal/master_key.h"
 #include "services/common/seal/pseudonym.h"
+#include "services/common/workers/worker_pool.h"
 #include "services/intake/intake.h"
 #include "services/intake/intake_service.h"
 
@@ -87,6 +88,8 @@ class IntakeHarness {
 
   std::string ns_;
   events::TopicNames topics_;
+  // Before the store and intake, so it outlives them: both hand it work, as in hub-intake.
+  workers::WorkerPool workers_{4};
   seal::Pseudonymizer pseudonyms_;
   metrics::Registry metrics_;
   std::unique_ptr<identity::IdentityProvider> identity_;
