@@ -133,8 +133,8 @@ absl::Status CaseStore::RecordSteps(const std::vector<CaseStep>& steps,
     }
     const bool is_step_script = i < 2 * steps.size() && i % 2 == 0;
     if (!is_step_script || !redis::IsNoScriptError(replies[i])) {
-      return absl::InternalError(absl::StrCat("case store: command ", i, " failed: ",
-                                              replies[i].str));
+      return absl::InternalError(
+          absl::StrCat("case store: command ", i, " failed: ", replies[i].str));
     }
     // First use on this server: load and run the script (one extra round trip, once).
     const std::vector<std::string>& call = commands[i];
