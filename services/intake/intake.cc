@@ -447,6 +447,44 @@ absl::Status Intake::RecordCases(const Publication& publication,
   return store_.RecordSteps(steps, also);
 }
 
+template <typename Response>
+std::shared_ptr<Intake::Publication> Intake::Begin(const Caller& caller, absl::Time now,
+                                                   absl::string_view kind,
+                                                   absl::string_view source_system,
+                                                   absl::string_view source_event_id,
+                                                   const google::protobuf::Message& request,
+                                                   Done<Response>& done) {
+  auto publication = std::make_shared<Publication>();
+  publication->received_at = now;
+  publication->traceparent = caller.traceparent;
+  Claim& claim = publication->claim;
+  claim.key = SubmissionKey(kind, caller.principal, source_system, source_event_id);
+  claim.digest = ContentDigest(request);
+  claim.pending_record = nlohmann::json{{"state", "pending"}, {"digest", claim.digest}}.dump();
+  std::string stored;
+  absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
+  if (!claimed.ok()) {
+    const bool unavailable = absl::IsUnavailable(claimed.status());
+    (unavailable ? counters_->unavailable : counters_->rejected)->Increment();
+    done(
+        unavailable ? Unavailable(claimed.status().message()) : rpc::ToGrpcStatus(claimed.status()),
+        Response());
+    return nullptr;
+  }
+  if (*claimed == ClaimResult::kDone) {
+    Response response;
+    if (!response.ParseFromString(stored)) {
+      done(grpc::Status(grpc::StatusCode::INTERNAL, "stored result is unreadable"), Response());
+      return nullptr;
+    }
+    response.set_duplicate(true);
+    counters_->duplicates->Increment();
+    done(grpc::Status::OK, std::move(response));
+    return nullptr;
+  }
+  return publication;
+}
+
 void Intake::SubmitReport(const Caller& caller, const CrimeReport& report,
                           Done<hub::intake::v1::SubmitCrimeReportResponse> done) {
   using Response = hub::intake::v1::SubmitCrimeReportResponse;
@@ -467,38 +505,12 @@ void Intake::SubmitReport(const Caller& caller, const CrimeReport& report,
          Response());
     return;
   }
-  auto publication = std::make_shared<Publication>();
-  publication->received_at = now;
-  publication->traceparent = caller.traceparent;
-  Claim& claim = publication->claim;
-  claim.key =
-      SubmissionKey("report", caller.principal, report.source_system(), report.source_event_id());
-  claim.digest = ContentDigest(report);
-  claim.pending_record = nlohmann::json{{"state", "pending"}, {"digest", claim.digest}}.dump();
-
-  std::string stored;
-  absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
-  if (!claimed.ok()) {
-    if (absl::IsUnavailable(claimed.status())) {
-      counters_->unavailable->Increment();
-      done(Unavailable(claimed.status().message()), Response());
-    } else {
-      counters_->rejected->Increment();
-      done(rpc::ToGrpcStatus(claimed.status()), Response());
-    }
+  std::shared_ptr<Publication> publication = Begin<Response>(
+      caller, now, "report", report.source_system(), report.source_event_id(), report, done);
+  if (publication == nullptr) {
     return;
   }
-  if (*claimed == ClaimResult::kDone) {
-    Response response;
-    if (!response.ParseFromString(stored)) {
-      done(grpc::Status(grpc::StatusCode::INTERNAL, "stored result is unreadable"), Response());
-      return;
-    }
-    response.set_duplicate(true);
-    counters_->duplicates->Increment();
-    done(grpc::Status::OK, std::move(response));
-    return;
-  }
+  const Claim& claim = publication->claim;
 
   // Cases, pseudonyms and the crime index.
   std::vector<CrimeReported> cases = SplitIntoCases(report, now, caller.principal);
@@ -606,29 +618,9 @@ void Intake::SelfRefer(const Caller& caller, const hub::intake::v1::SelfReferral
     done(Invalid(violations), Response());
     return;
   }
-  auto publication = std::make_shared<Publication>();
-  publication->received_at = now;
-  publication->traceparent = caller.traceparent;
-  Claim& claim = publication->claim;
-  claim.key = SubmissionKey("self", caller.principal, "self-referral", referral.referral_id());
-  claim.digest = ContentDigest(referral);
-  claim.pending_record = nlohmann::json{{"state", "pending"}, {"digest", claim.digest}}.dump();
-  std::string stored;
-  absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
-  if (!claimed.ok()) {
-    const bool unavailable = absl::IsUnavailable(claimed.status());
-    (unavailable ? counters_->unavailable : counters_->rejected)->Increment();
-    done(
-        unavailable ? Unavailable(claimed.status().message()) : rpc::ToGrpcStatus(claimed.status()),
-        Response());
-    return;
-  }
-  if (*claimed == ClaimResult::kDone) {
-    Response response;
-    response.ParseFromString(stored);
-    response.set_duplicate(true);
-    counters_->duplicates->Increment();
-    done(grpc::Status::OK, std::move(response));
+  std::shared_ptr<Publication> publication =
+      Begin<Response>(caller, now, "self", "self-referral", referral.referral_id(), referral, done);
+  if (publication == nullptr) {
     return;
   }
   CrimeReported event = SelfReferralToCase(referral, now, caller.principal);
@@ -686,32 +678,12 @@ void Intake::UpdateReport(const Caller& caller, const hub::intake::v1::CrimeUpda
          Response());
     return;
   }
-  auto publication = std::make_shared<Publication>();
-  publication->received_at = now;
-  publication->traceparent = caller.traceparent;
-  Claim& claim = publication->claim;
-  claim.key =
-      SubmissionKey("update", caller.principal, update.source_system(), update.source_event_id());
-  claim.digest = ContentDigest(update);
-  claim.pending_record = nlohmann::json{{"state", "pending"}, {"digest", claim.digest}}.dump();
-  std::string stored;
-  absl::StatusOr<ClaimResult> claimed = ClaimSubmission(claim, &stored);
-  if (!claimed.ok()) {
-    const bool unavailable = absl::IsUnavailable(claimed.status());
-    (unavailable ? counters_->unavailable : counters_->rejected)->Increment();
-    done(
-        unavailable ? Unavailable(claimed.status().message()) : rpc::ToGrpcStatus(claimed.status()),
-        Response());
+  std::shared_ptr<Publication> publication = Begin<Response>(
+      caller, now, "update", update.source_system(), update.source_event_id(), update, done);
+  if (publication == nullptr) {
     return;
   }
-  if (*claimed == ClaimResult::kDone) {
-    Response response;
-    response.ParseFromString(stored);
-    response.set_duplicate(true);
-    counters_->duplicates->Increment();
-    done(grpc::Status::OK, std::move(response));
-    return;
-  }
+  const Claim& claim = publication->claim;
   auto refuse = [&](const grpc::Status& status) {
     ReleaseSubmission(claim);
     counters_->rejected->Increment();

@@ -109,6 +109,15 @@ class Intake {
   // Runs `work` on the worker pool, or here when there is none.
   void Hand(std::function<void()> work);
 
+  // Starts a call's publication and claims its submission key. Returns null when the call
+  // is already answered through `done`: with the stored result (a duplicate) or a refusal.
+  template <typename Response>
+  std::shared_ptr<Publication> Begin(const Caller& caller, absl::Time now, absl::string_view kind,
+                                     absl::string_view source_system,
+                                     absl::string_view source_event_id,
+                                     const google::protobuf::Message& request,
+                                     Done<Response>& done);
+
   // Claims a submission; on kDone fills `stored` with the stored response bytes.
   enum class ClaimResult { kClaimed, kDone };
   absl::StatusOr<ClaimResult> ClaimSubmission(const Claim& claim, std::string* stored);
