@@ -61,30 +61,14 @@ void AddNeed(NeedsAssessed* assessment, const char* need) {
 
 }  // namespace
 
-absl::Time WorkingDaysDeadline(absl::Time from, int working_days) {
-  absl::TimeZone london;
-  if (!absl::LoadTimeZone("Europe/London", &london)) {
-    london = absl::UTCTimeZone();
-  }
-  absl::CivilDay day = absl::ToCivilDay(from, london);
-  int counted = 0;
-  while (counted < working_days) {
-    day += 1;
-    absl::Weekday weekday = absl::GetWeekday(day);
-    if (weekday != absl::Weekday::saturday && weekday != absl::Weekday::sunday) {
-      ++counted;
-    }
-  }
-  return absl::FromCivil(absl::CivilMinute(day.year(), day.month(), day.day(), 23, 59), london);
-}
-
 bool IsSexualOffenceClass(absl::string_view offence_class_code) {
   static const auto* classes =
       new std::set<std::string>{"17", "19", "20", "21", "22", "23", "70", "71", "72", "73", "88"};
   return classes->count(std::string(OffenceClassNumber(offence_class_code))) > 0;
 }
 
-NeedsAssessed Assess(const CrimeReported& crime, absl::Time now) {
+NeedsAssessed Assess(const CrimeReported& crime, absl::Time now,
+                     const workdays::WorkingCalendar& calendar) {
   NeedsAssessed assessment;
   assessment.set_case_id(crime.case_id());
   assessment.set_rules_version(kRulesVersion);
@@ -173,12 +157,28 @@ NeedsAssessed Assess(const CrimeReported& crime, absl::Time now) {
     AddNeed(&assessment, "safety_home_security");
   }
 
-  absl::Time deadline = WorkingDaysDeadline(FromProto(report.reported_at()), kReferralWorkingDays);
+  const absl::TimeZone london = workdays::LondonTimeZone();
+  const absl::Time reported = FromProto(report.reported_at());
+  absl::StatusOr<absl::Time> counted =
+      calendar.DeadlineAfter(reported, kReferralWorkingDays, london);
+  absl::Time deadline;
+  if (counted.ok()) {
+    deadline = *counted;
+  } else {
+    deadline =
+        workdays::WorkingCalendar::WeekendOnlyDeadlineAfter(reported, kReferralWorkingDays, london);
+    Explain(&assessment, "deadline.calendar_gap",
+            absl::StrCat("The bank holiday calendar (", calendar.version(), ") covers ",
+                         calendar.first_year(), "-", calendar.last_year(),
+                         " only: this deadline counts weekends but no bank holidays. Extend "
+                         "deploy/rules/bank-holidays-england-wales.yaml."));
+  }
   *assessment.mutable_referral_due() = ToProto(deadline);
   Explain(&assessment, "deadline.referral",
           absl::StrCat("Referral due within ", kReferralWorkingDays,
-                       " working days of the report (Victims' Code Right 4): by ",
-                       absl::FormatTime("%Y-%m-%d %H:%M %Z", deadline, absl::UTCTimeZone()), "."));
+                       " working days of the report, weekends and bank holidays excluded "
+                       "(Victims' Code Right 4): by ",
+                       absl::FormatTime("%Y-%m-%d %H:%M %Z", deadline, london), "."));
   *assessment.mutable_crime() = crime;
   return assessment;
 }

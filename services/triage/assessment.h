@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 
 #include "hub/events/v1/events.pb.h"
+#include "services/common/workdays/working_calendar.h"
 
 namespace hub::triage {
 
@@ -22,16 +23,14 @@ inline constexpr int kReferralWorkingDays = 2;
 // DASH score at or above which a victim is at high risk (MARAC threshold).
 inline constexpr int kDashHighRisk = 14;
 
-// The end (23:59 Europe/London) of the `working_days`-th working day after the day of
-// `from` (day 0). Weekends are not working days; bank holidays arrive with the calendar
-// data file.
-absl::Time WorkingDaysDeadline(absl::Time from, int working_days);
-
 // True for Home Office offence classes of sexual offences.
 bool IsSexualOffenceClass(absl::string_view offence_class_code);
 
-// Assesses one victim's case. `now` stamps the assessment.
-hub::events::v1::NeedsAssessed Assess(const hub::events::v1::CrimeReported& crime, absl::Time now);
+// Assesses one victim's case. `now` stamps the assessment; `calendar` counts working days
+// (weekends and England and Wales bank holidays excluded). A report outside the calendar's
+// years is counted with weekends only, and the explanation says so.
+hub::events::v1::NeedsAssessed Assess(const hub::events::v1::CrimeReported& crime, absl::Time now,
+                                      const workdays::WorkingCalendar& calendar);
 
 }  // namespace hub::triage
 

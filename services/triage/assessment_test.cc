@@ -43,6 +43,20 @@ std::vector<std::string> Rules(const NeedsAssessed& assessment) {
   return rules;
 }
 
+const workdays::WorkingCalendar& Calendar() {
+  static const auto* calendar = [] {
+    absl::StatusOr<workdays::WorkingCalendar> loaded =
+        workdays::WorkingCalendar::Load(workdays::DefaultCalendarPath());
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return new workdays::WorkingCalendar(*std::move(loaded));
+  }();
+  return *calendar;
+}
+
+NeedsAssessed Assess(const CrimeReported& crime, absl::Time now) {
+  return triage::Assess(crime, now, Calendar());
+}
+
 struct DeadlineCase {
   absl::Time reported;
   absl::Time due;
@@ -50,12 +64,17 @@ struct DeadlineCase {
 
 class DeadlineTest : public ::testing::TestWithParam<DeadlineCase> {};
 
-TEST_P(DeadlineTest, EndsOnTheSecondWorkingDayAfterTheReport) {
-  EXPECT_EQ(WorkingDaysDeadline(GetParam().reported, 2), GetParam().due);
+TEST_P(DeadlineTest, ReferralIsDueOnTheSecondWorkingDayAfterTheReport) {
+  CrimeReported crime = Crime("49");
+  *crime.mutable_report()->mutable_reported_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(GetParam().reported));
+  NeedsAssessed assessment = Assess(crime, absl::FromUnixSeconds(1));
+  EXPECT_EQ(assessment.referral_due().seconds(), absl::ToUnixSeconds(GetParam().due));
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Weekdays, DeadlineTest,
+    WorkingDays, DeadlineTest,
     ::testing::Values(
         // Monday → Wednesday 23:59.
         DeadlineCase{London(2026, 11, 23, 10, 0), London(2026, 11, 25, 23, 59)},
@@ -64,7 +83,21 @@ INSTANTIATE_TEST_SUITE_P(
         // Saturday → Tuesday (the documented reading of the Code).
         DeadlineCase{London(2026, 11, 28, 9, 0), London(2026, 12, 1, 23, 59)},
         // Late Friday evening in British Summer Time still counts from Friday.
-        DeadlineCase{London(2026, 7, 3, 23, 30), London(2026, 7, 7, 23, 59)}));
+        DeadlineCase{London(2026, 7, 3, 23, 30), London(2026, 7, 7, 23, 59)},
+        // Friday before the August bank holiday Monday → Wednesday.
+        DeadlineCase{London(2026, 8, 28, 16, 0), London(2026, 9, 2, 23, 59)},
+        // Christmas Eve 2026: Christmas Day and the Boxing Day substitute do not count.
+        DeadlineCase{London(2026, 12, 24, 12, 0), London(2026, 12, 30, 23, 59)}));
+
+TEST(AssessTest, ReportBeyondTheCalendarCountsWeekendsOnlyAndSaysSo) {
+  CrimeReported crime = Crime("49");
+  *crime.mutable_report()->mutable_reported_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(London(2031, 3, 7, 10, 0)));  // a Friday
+  NeedsAssessed assessment = Assess(crime, absl::FromUnixSeconds(1));
+  EXPECT_EQ(assessment.referral_due().seconds(), absl::ToUnixSeconds(London(2031, 3, 11, 23, 59)));
+  EXPECT_THAT(Rules(assessment), Contains("deadline.calendar_gap"));
+}
 
 TEST(AssessTest, StandardCaseIsExplained) {
   NeedsAssessed assessment = Assess(Crime("49"), absl::FromUnixSeconds(1));

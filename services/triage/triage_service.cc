@@ -1,5 +1,7 @@
 #include "services/triage/triage_service.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
@@ -16,8 +18,9 @@ constexpr stage::StageSpec kStage{"triage", "triage/needs_assessed", events::kNe
 
 }  // namespace
 
-TriageService::TriageService(runtime::ServiceContext& context)
+TriageService::TriageService(runtime::ServiceContext& context, workdays::WorkingCalendar calendar)
     : context_(context),
+      calendar_(std::move(calendar)),
       store_(context.redis, context.config.ns),
       recorder_(context.producer, &store_) {}
 
@@ -33,7 +36,7 @@ absl::Status TriageService::Handle(const kafka::ConsumedRecord& record) {
     return input.status();
   }
   absl::Time now = context_.clock->Now();
-  hub::events::v1::NeedsAssessed assessment = Assess(crime, now);
+  hub::events::v1::NeedsAssessed assessment = Assess(crime, now, calendar_);
   stage::StageOutput output = stage::BeginStep(kStage, *input, crime.case_id(), now);
   std::string priority = hub::events::v1::Priority_Name(assessment.priority());
   std::string due = google::protobuf::util::TimeUtil::ToString(assessment.referral_due());

@@ -14,18 +14,21 @@
 #include "services/common/casestate/case_store.h"
 #include "services/common/runtime/service_runtime.h"
 #include "services/common/stage/stage.h"
+#include "services/common/workdays/working_calendar.h"
 
 namespace hub::triage {
 
 class TriageService : public runtime::Service {
  public:
-  explicit TriageService(runtime::ServiceContext& context);
+  // `calendar` counts the Victims' Code working days.
+  TriageService(runtime::ServiceContext& context, workdays::WorkingCalendar calendar);
 
   std::vector<std::string> ConsumedTopics() override;
   absl::Status Handle(const kafka::ConsumedRecord& record) override;
 
  private:
   runtime::ServiceContext& context_;
+  workdays::WorkingCalendar calendar_;
   casestate::CaseStore store_;
   stage::StageRecorder recorder_;
 };
