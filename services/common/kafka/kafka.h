@@ -50,6 +50,9 @@ struct OutgoingRecord {
   std::string key;
   std::string value;
   std::vector<Header> headers;
+  // Sends a null value (`value` must be empty): on a compacted topic, the deletion of
+  // every earlier record with this key.
+  bool tombstone = false;
 };
 
 // A record read from a topic.

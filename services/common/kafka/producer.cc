@@ -250,10 +250,12 @@ RdKafka::ErrorCode Generation::Enqueue(const OutgoingRecord& record, void* opaqu
   // An empty key goes out as a null key so the partitioner spreads keyless records.
   const void* key = record.key.empty() ? nullptr : record.key.data();
   // RK_MSG_COPY: librdkafka copies the payload, so the const_cast never leads to a write.
-  const RdKafka::ErrorCode err = handle_->produce(
-      record.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(record.value.data()), record.value.size(), key, record.key.size(),
-      /*timestamp=*/0, headers, opaque);
+  // A tombstone is a null payload, not an empty one.
+  char* payload = record.tombstone ? nullptr : const_cast<char*>(record.value.data());
+  const RdKafka::ErrorCode err =
+      handle_->produce(record.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                       payload, record.tombstone ? 0 : record.value.size(), key, record.key.size(),
+                       /*timestamp=*/0, headers, opaque);
   if (err != RdKafka::ERR_NO_ERROR) {
     // librdkafka takes ownership of the headers only when produce() succeeds.
     delete headers;

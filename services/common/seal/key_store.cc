@@ -278,14 +278,38 @@ absl::StatusOr<DataKey> KeyStore::Get(absl::string_view key_id, absl::string_vie
   return UnwrapRecord(key_id, generation, reply.str);
 }
 
-absl::StatusOr<internal::NullRecordWriter*> KeyStore::Writer() {
-  absl::MutexLock lock(&writer_mu_);
-  if (writer_ == nullptr) {
-    HUB_ASSIGN_OR_RETURN(
-        writer_, internal::NullRecordWriter::Create(options_.bootstrap_servers,
-                                                    absl::StrCat(options_.ns, ".seal.keystore")));
+absl::Status KeyStore::ProduceTombstones(const std::vector<std::string>& record_keys) {
+  struct Pending {
+    absl::Mutex mu;
+    size_t outstanding ABSL_GUARDED_BY(mu) = 0;
+    absl::Status first_error ABSL_GUARDED_BY(mu);
+    absl::Notification done;
+  };
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->outstanding = record_keys.size();
   }
-  return writer_.get();
+  for (const std::string& record_key : record_keys) {
+    kafka::OutgoingRecord record;
+    record.topic = options_.topic;
+    record.key = record_key;
+    record.tombstone = true;
+    producer_->Produce(std::move(record), [pending](const absl::Status& delivered) {
+      absl::MutexLock lock(&pending->mu);
+      if (!delivered.ok() && pending->first_error.ok()) {
+        pending->first_error = delivered;
+      }
+      if (--pending->outstanding == 0) {
+        pending->done.Notify();
+      }
+    });
+  }
+  if (!pending->done.WaitForNotificationWithTimeout(options_.kafka_timeout)) {
+    return absl::UnavailableError("the key topic did not confirm the records in time");
+  }
+  absl::MutexLock lock(&pending->mu);
+  return pending->first_error;
 }
 
 absl::StatusOr<std::vector<std::string>> KeyStore::Erase(absl::string_view key_id) {
@@ -306,16 +330,12 @@ absl::StatusOr<std::vector<std::string>> KeyStore::Erase(absl::string_view key_i
   for (const std::string& generation : generations) {
     record_keys.push_back(absl::StrCat(key_id, "/", generation));
   }
-  HUB_ASSIGN_OR_RETURN(internal::NullRecordWriter * writer, Writer());
-  HUB_RETURN_IF_ERROR(writer->Produce(options_.topic, record_keys, options_.kafka_timeout));
+  HUB_RETURN_IF_ERROR(ProduceTombstones(record_keys));
   HUB_RETURN_IF_ERROR(redis_->Eval(ForgetScript(), {IndexKey(key_id)}, generations).status());
   return generations;
 }
 
-absl::Status KeyStore::AppendRollMarker() {
-  HUB_ASSIGN_OR_RETURN(internal::NullRecordWriter * writer, Writer());
-  return writer->Produce(options_.topic, {kRollMarkerKey}, options_.kafka_timeout);
-}
+absl::Status KeyStore::AppendRollMarker() { return ProduceTombstones({kRollMarkerKey}); }
 
 absl::Status KeyStore::RebuildIndex(absl::Duration timeout) {
   std::map<std::string, TopicKey> keys;

@@ -24,9 +24,8 @@
 // cleaner has run (max.compaction.lag.ms plus the cleaner's back-off). AppendRollMarker
 // makes sure a segment rolls even when no other key is created.
 //
-// Thread-safe: the producer and the Redis client are; null-value records (tombstones and
-// markers, which kafka::Producer cannot send) go through the store's own idempotent
-// librdkafka producer, created on first use.
+// Thread-safe: the producer and the Redis client are. Tombstones and roll markers go
+// through the same kafka::Producer as new keys (OutgoingRecord::tombstone).
 #ifndef HUB_SERVICES_COMMON_SEAL_KEY_STORE_H_
 #define HUB_SERVICES_COMMON_SEAL_KEY_STORE_H_
 
@@ -50,10 +49,6 @@
 
 namespace hub::seal {
 
-namespace internal {
-class NullRecordWriter;
-}  // namespace internal
-
 // The key of the roll marker record on the key topic (never a key id: those start "vk_").
 inline constexpr char kRollMarkerKey[] = "_roll";
 
@@ -64,8 +59,7 @@ class KeyStore {
     std::string ns = "hub";
     // The key topic, events::Topics(ns).data_keys in a service.
     std::string topic;
-    // The Kafka cluster of `topic`: RebuildIndex reads it and null-value records are
-    // written to it directly (see the file comment).
+    // The Kafka cluster of `topic`, which RebuildIndex reads.
     std::string bootstrap_servers;
     // Bound on each Kafka write the store waits for (tombstones, roll marker) and on
     // GetOrCreate's blocking wait.
@@ -138,7 +132,8 @@ class KeyStore {
   std::string IndexKey(absl::string_view key_id) const;
 
  private:
-  absl::StatusOr<internal::NullRecordWriter*> Writer() ABSL_LOCKS_EXCLUDED(writer_mu_);
+  // Produces a tombstone per key and waits (at most kafka_timeout) for all to be stored.
+  absl::Status ProduceTombstones(const std::vector<std::string>& record_keys);
   absl::StatusOr<DataKey> UnwrapRecord(absl::string_view key_id, absl::string_view generation,
                                        absl::string_view serialized) const;
   void Create(const std::string& key_id, std::function<void(absl::StatusOr<DataKey>)> done);
@@ -148,9 +143,6 @@ class KeyStore {
   redis::RedisClient* const redis_;
   const std::shared_ptr<clock::Clock> clock_;
   const Options options_;
-
-  absl::Mutex writer_mu_;
-  std::unique_ptr<internal::NullRecordWriter> writer_ ABSL_GUARDED_BY(writer_mu_);
 };
 
 // kInvalidArgument unless `key_id` is "vk_" and 32 lower-case hex digits.
