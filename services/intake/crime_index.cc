@@ -72,7 +72,7 @@ for i = 1, n do
   redis.call('HSET', KEYS[1], 'ref:' .. ref, entry)
   if pv ~= '' then redis.call('HSET', KEYS[1], 'pv:' .. pv, entry) end
 end
--- The first accepted report's details stand; reclassifications replace them (SetDetails).
+-- The first accepted report's details stand; reclassifications replace them (SetDetailsCommand).
 redis.call('HSETNX', KEYS[1], 'report', ARGV[2])
 return n
 )lua";
@@ -93,10 +93,6 @@ return removed
 
 const redis::Script& ResolveScript() {
   static const auto* script = new redis::Script(kResolveScript);
-  return *script;
-}
-const redis::Script& CompleteScript() {
-  static const auto* script = new redis::Script(kCompleteScript);
   return *script;
 }
 const redis::Script& ReleaseScript() {
@@ -192,33 +188,6 @@ std::vector<std::string> CrimeIndex::SetDetailsCommand(
   return {"HSET", Key(force_code, crime_reference), "report", details.SerializeAsString()};
 }
 
-absl::Status CrimeIndex::Complete(absl::string_view force_code, absl::string_view crime_reference,
-                                  absl::string_view owner, const std::vector<VictimKey>& victims,
-                                  const std::vector<CaseResolution>& resolutions,
-                                  const hub::intake::v1::CrimeReport& details) {
-  std::vector<std::string> args = {std::string(owner), details.SerializeAsString(), "0"};
-  size_t opened = 0;
-  for (size_t i = 0; i < victims.size() && i < resolutions.size(); ++i) {
-    if (resolutions[i].kind != CaseResolution::Kind::kOpen) {
-      continue;
-    }
-    args.push_back(victims[i].victim_ref);
-    args.push_back(victims[i].pseudonymous_id);
-    args.push_back(resolutions[i].case_id);
-    ++opened;
-  }
-  args[2] = absl::StrCat(opened);
-  absl::StatusOr<redis::Reply> reply =
-      redis_->Eval(CompleteScript(), {Key(force_code, crime_reference)}, args);
-  if (!reply.ok()) {
-    return Unavailable(reply.status());
-  }
-  if (reply->type == redis::Reply::Type::kError) {
-    return absl::InternalError("crime index script failed");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CrimeIndex::Release(absl::string_view force_code, absl::string_view crime_reference,
                                  absl::string_view owner) {
   absl::StatusOr<redis::Reply> reply =
@@ -252,16 +221,6 @@ absl::StatusOr<CrimeRecord> CrimeIndex::Get(absl::string_view force_code,
     }
   }
   return record;
-}
-
-absl::Status CrimeIndex::SetDetails(absl::string_view force_code, absl::string_view crime_reference,
-                                    const hub::intake::v1::CrimeReport& details) {
-  absl::StatusOr<redis::Reply> reply = redis_->Command(
-      {"HSET", Key(force_code, crime_reference), "report", details.SerializeAsString()});
-  if (!reply.ok()) {
-    return Unavailable(reply.status());
-  }
-  return absl::OkStatus();
 }
 
 absl::Status CrimeIndex::ForgetPseudonym(absl::string_view crime_key,

@@ -78,15 +78,10 @@ class CrimeIndex {
                                                       const std::vector<VictimKey>& victims,
                                                       absl::Time now);
 
-  // Marks `victims`' entries done (after Kafka stored the events) and stores `details`
-  // (the crime without victims) unless the crime already has details: the first accepted
-  // report's stand, and only a reclassification (SetDetails) replaces them. One round trip.
-  absl::Status Complete(absl::string_view force_code, absl::string_view crime_reference,
-                        absl::string_view owner, const std::vector<VictimKey>& victims,
-                        const std::vector<CaseResolution>& resolutions,
-                        const hub::intake::v1::CrimeReport& details);
-
-  // The same as Complete, as a command for the caller to pipeline with its own.
+  // Marks `victims`' opened entries done (once Kafka stored the events) and stores
+  // `details` (the crime without victims) unless the crime already has details: the first
+  // accepted report's stand, and only a reclassification replaces them. Returned as a
+  // command for the caller to pipeline with its own writes.
   std::vector<std::string> CompleteCommand(absl::string_view force_code,
                                            absl::string_view crime_reference,
                                            absl::string_view owner,
@@ -94,7 +89,7 @@ class CrimeIndex {
                                            const std::vector<CaseResolution>& resolutions,
                                            const hub::intake::v1::CrimeReport& details) const;
 
-  // SetDetails as a command for the caller to pipeline.
+  // Replaces the crime's stored details (a reclassification), as a command to pipeline.
   std::vector<std::string> SetDetailsCommand(absl::string_view force_code,
                                              absl::string_view crime_reference,
                                              const hub::intake::v1::CrimeReport& details) const;
@@ -105,10 +100,6 @@ class CrimeIndex {
 
   // The crime's cases and details. One round trip.
   absl::StatusOr<CrimeRecord> Get(absl::string_view force_code, absl::string_view crime_reference);
-
-  // Replaces the crime's stored details (after a reclassification was stored in Kafka).
-  absl::Status SetDetails(absl::string_view force_code, absl::string_view crime_reference,
-                          const hub::intake::v1::CrimeReport& details);
 
   // Drops a pseudonymous id's entry from a crime (erasure).
   absl::Status ForgetPseudonym(absl::string_view crime_key, absl::string_view pseudonymous_id);
