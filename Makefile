@@ -14,6 +14,7 @@ help:
 	@echo "make lint    clang-format check and clang-tidy (deploy/setup/lint)"
 	@echo "make bench   build, then pipeline vs gRPC echo throughput and latency on a private stack (bench/pipeline/run)"
 	@echo "make bench-intake  build, then intake vs gRPC echo throughput and latency at a fixed concurrency (bench/intake/run)"
+	@echo "make bench-triage  build, then triage assessments per second on one core, Google Benchmark (bench/triage/run)"
 	@echo "make format  apply clang-format"
 	@echo "make stop    stop the local stack (deploy/local/stack down)"
 	@echo "make clean   remove build/"
@@ -38,12 +39,15 @@ lint: build
 	deploy/setup/lint
 
 # bench/ is also a directory, so the target must be phony to run at all.
-.PHONY: bench bench-intake
+.PHONY: bench bench-intake bench-triage
 bench: build
 	bench/pipeline/run
 
 bench-intake: build
 	bench/intake/run
+
+bench-triage: build
+	bench/triage/run
 
 format:
 	deploy/setup/lint --format

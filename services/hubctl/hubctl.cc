@@ -23,13 +23,12 @@
 #include "services/common/kafka/kafka.h"
 #include "services/common/rpc/error_details.h"
 #include "services/common/seal/master_key.h"
+#include "services/hubctl/cli.h"
+#include "services/hubctl/triage_commands.h"
 
 namespace hub::hubctl {
 namespace {
 
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-constexpr int kUsage = 2;
 constexpr char kUsageText[] =
     "usage:\n"
     "  hubctl submit [--bulk] [--intake HOST:PORT] [--caller PRINCIPAL] FILE|DIR...  (- is stdin)\n"
@@ -41,56 +40,12 @@ constexpr char kUsageText[] =
     "  hubctl case list [--cases HOST:PORT] [--limit N] [--json]\n"
     "  hubctl topics ensure [--kafka HOST:PORT] [--namespace NS]\n"
     "  hubctl topics list [--namespace NS]\n"
-    "  hubctl clock show|freeze RFC3339_TIME|offset DURATION|real --file PATH\n";
-constexpr absl::Duration kRpcDeadline = absl::Seconds(10);
-
-// Positional arguments and --flag values of one command line.
-struct Parsed {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-};
-
-Parsed Parse(const std::vector<std::string>& args) {
-  Parsed parsed;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (absl::StartsWith(arg, "--")) {
-      std::string body = arg.substr(2);
-      size_t eq = body.find('=');
-      if (eq != std::string::npos) {
-        parsed.flags[body.substr(0, eq)] = body.substr(eq + 1);
-      } else if (body == "json" || body == "bulk") {
-        parsed.flags[body] = "true";
-      } else if (i + 1 < args.size()) {
-        parsed.flags[body] = args[++i];
-      } else {
-        parsed.flags[body] = "";
-      }
-    } else {
-      parsed.positional.push_back(arg);
-    }
-  }
-  return parsed;
-}
-
-std::string FlagOrEnv(const Parsed& parsed, const std::string& flag, const char* env,
-                      const std::string& fallback) {
-  if (auto it = parsed.flags.find(flag); it != parsed.flags.end()) {
-    return it->second;
-  }
-  const char* value = std::getenv(env);  // NOLINT(concurrency-mt-unsafe): single-threaded CLI.
-  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
-}
-
-void SetDeadline(grpc::ClientContext* context) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + kRpcDeadline));
-}
-
-int ReportRpcError(const grpc::Status& status, absl::string_view what, std::ostream& err) {
-  err << "hubctl: " << what << " failed: " << status.error_code() << " " << status.error_message()
-      << "\n";
-  return kFailed;
-}
+    "  hubctl clock show|freeze RFC3339_TIME|offset DURATION|real --file PATH\n"
+    "  hubctl triage --explain FILE [--at RFC3339] [--json] [--rules PATH] "
+    "[--offence-table PATH] [--calendar PATH]\n"
+    "  hubctl triage reassess CASE_ID --reason REASON --request-id ID [--priority immediate|"
+    "enhanced] [--marac] [--needs a,b] [--triage HOST:PORT] [--caller PRINCIPAL]\n"
+    "  hubctl triage history CASE_ID [--json] [--triage HOST:PORT] [--caller PRINCIPAL]\n";
 
 // The JSON files named on the command line: "-" is stdin, a directory stands for its
 // *.json files in name order.
@@ -113,40 +68,6 @@ std::vector<std::string> ExpandInputs(const Parsed& parsed) {
     }
   }
   return inputs;
-}
-
-// Reads `path` (or stdin) as the JSON form of `message`.
-bool ReadJson(const std::string& path, std::istream& in, google::protobuf::Message* message,
-              std::ostream& err) {
-  std::stringstream text;
-  if (path == "-") {
-    text << in.rdbuf();
-  } else {
-    std::ifstream file(path);
-    if (!file.good()) {
-      err << path << ": cannot read the file\n";
-      return false;
-    }
-    text << file.rdbuf();
-  }
-  google::protobuf::util::Status parsed_json =
-      google::protobuf::util::JsonStringToMessage(text.str(), message);
-  if (!parsed_json.ok()) {
-    err << path << ": not a " << message->GetDescriptor()->full_name()
-        << " in JSON: " << parsed_json.message() << "\n";
-    return false;
-  }
-  return true;
-}
-
-void PrintRefusal(absl::string_view what, const grpc::Status& status, std::ostream& err) {
-  err << what << ": refused: " << status.error_code() << " " << status.error_message() << "\n";
-  if (absl::StatusOr<google::rpc::BadRequest> bad_request = rpc::BadRequestOf(status);
-      bad_request.ok()) {
-    for (const auto& violation : bad_request->field_violations()) {
-      err << "  " << violation.field() << ": " << violation.description() << "\n";
-    }
-  }
 }
 
 std::string ReceiptFlags(const hub::intake::v1::CaseReceipt& receipt) {
@@ -586,6 +507,9 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   }
   if (command == "clock") {
     return Clock(parsed, out, err);
+  }
+  if (command == "triage") {
+    return Triage(parsed, in, out, err);
   }
   err << "hubctl: unknown command '" << command << "'\n" << kUsageText;
   return kUsage;

@@ -13,6 +13,7 @@ namespace hub::hubctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(HubctlTest, UsageErrorsExitTwo) {
   std::ostringstream out;
@@ -65,6 +66,80 @@ TEST(HubctlTest, SubmitReadsTheReportFromStdinForDash) {
   std::ostringstream err;
   EXPECT_EQ(hub::hubctl::Run({"submit", "--intake", "127.0.0.1:1", "-"}, in, out, err), 1);
   EXPECT_THAT(err.str(), HasSubstr("-: not a hub.intake.v1.CrimeReport in JSON"));
+}
+
+std::string Sample(const std::string& name) {
+  return absl::StrCat(HUB_SOURCE_DIR, "/deploy/samples/", name);
+}
+
+TEST(HubctlTriageTest, ExplainPrintsTheDecisionWithEveryRuleAndPublishesNothing) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(hub::hubctl::Run({"triage", "--explain", Sample("02-domestic-abuse-high-risk.json"),
+                              "--at", "2026-11-25T12:00:00Z"},
+                             out, err),
+            0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("priority:          immediate"));
+  EXPECT_THAT(out.str(), HasSubstr("MARAC / IDVA:      yes / yes"));
+  EXPECT_THAT(out.str(), HasSubstr("risk.dash_high: DASH risk score"));
+  EXPECT_THAT(out.str(), HasSubstr("enhanced.most_serious.flag: "));
+  EXPECT_THAT(out.str(), HasSubstr("rules: triage "));
+  EXPECT_THAT(out.str(), HasSubstr("Nothing was published."));
+  EXPECT_THAT(out.str(), Not(HasSubstr("{")));
+}
+
+TEST(HubctlTriageTest, ExplainAsJsonGivesTheAssessmentWithoutTheCrime) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(hub::hubctl::Run({"triage", "--explain", Sample("06-burglary-elderly-victim.json"),
+                              "--at", "2026-11-25T12:00:00Z", "--json"},
+                             out, err),
+            0)
+      << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("\"referralDecision\": \"REFERRAL_DECISION_REFER\""));
+  EXPECT_THAT(out.str(), HasSubstr("\"crimeCategory\": \"burglary_residential\""));
+  EXPECT_THAT(out.str(), Not(HasSubstr("\"crime\":")));
+}
+
+TEST(HubctlTriageTest, ExplainRefusesAReportIntakeWouldRefuse) {
+  std::istringstream in("{\"forceCode\": \"CAMBS\"}");
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(hub::hubctl::Run({"triage", "--explain", "-"}, in, out, err), 1);
+  EXPECT_THAT(err.str(), HasSubstr("intake would refuse this report"));
+  EXPECT_THAT(err.str(), HasSubstr("report.crime_reference"));
+}
+
+TEST(HubctlTriageTest, ExplainRefusesABrokenRuleFileNamingTheRule) {
+  std::string path = absl::StrCat(::testing::TempDir(), "/hubctl-rules-", getpid(), ".yaml");
+  {
+    std::ifstream shipped(absl::StrCat(HUB_SOURCE_DIR, "/deploy/rules/triage-rules.yaml"));
+    std::stringstream text;
+    text << shipped.rdbuf();
+    std::string yaml = text.str();
+    const std::string from = "threshold: 14";
+    yaml.replace(yaml.find(from), from.size(), "threshold: fourteen");
+    std::ofstream(path) << yaml;
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(hub::hubctl::Run(
+                {"triage", "--explain", Sample("01-violence-with-injury.json"), "--rules", path},
+                out, err),
+            1);
+  EXPECT_THAT(err.str(), HasSubstr("rules.risk.dash_high.threshold: must be a whole number"));
+}
+
+TEST(HubctlTriageTest, ReassessNeedsAKnownReason) {
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(hub::hubctl::Run({"triage", "reassess", "c_000000000000000000000001", "--reason",
+                              "because", "--triage", "127.0.0.1:1"},
+                             out, err),
+            2);
+  EXPECT_THAT(err.str(), HasSubstr("--reason must be"));
+  EXPECT_EQ(hub::hubctl::Run({"triage"}, out, err), 2);
 }
 
 }  // namespace

@@ -67,6 +67,10 @@ google::protobuf::Timestamp ToProto(absl::Time time) {
   return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(time));
 }
 
+absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(timestamp));
+}
+
 grpc::Status Unavailable(absl::string_view what) {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       absl::StrCat(what, "; outcome unknown: retry with the same id"));
@@ -301,6 +305,8 @@ void Intake::PublishAll(const std::shared_ptr<Publication>& publication,
   for (size_t i = 0; i < publication->cases.size(); ++i) {
     CrimeReported& event = publication->cases[i];
     const seal::DataKey& key = publication->keys.at(publication->case_key_ids[i]);
+    DeriveAgeAtOffence(event.mutable_report()->mutable_victims(0),
+                       FromProto(event.report().reported_at()));
     absl::StatusOr<std::optional<hub::seal::v1::SealedData>> sealed =
         seal::SealPii(key, event.mutable_report()->mutable_victims(0), event.case_id());
     if (!sealed.ok()) {
@@ -319,6 +325,8 @@ void Intake::PublishAll(const std::shared_ptr<Publication>& publication,
     CrimeUpdated& event = publication->updates[i];
     if (!publication->update_key_ids[i].empty() && event.update().has_victim()) {
       const seal::DataKey& key = publication->keys.at(publication->update_key_ids[i]);
+      DeriveAgeAtOffence(event.mutable_update()->mutable_victim(),
+                         FromProto(event.update().updated_at()));
       absl::StatusOr<std::optional<hub::seal::v1::SealedData>> sealed =
           seal::SealPii(key, event.mutable_update()->mutable_victim(), event.case_id());
       if (!sealed.ok()) {

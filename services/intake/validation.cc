@@ -1019,4 +1019,19 @@ absl::Status ViolationsToStatus(const std::vector<FieldViolation>& violations) {
       }));
 }
 
+void DeriveAgeAtOffence(hub::intake::v1::Victim* victim, absl::Time on) {
+  if (victim->has_age_at_offence() || !victim->has_date_of_birth()) {
+    return;
+  }
+  const hub::intake::v1::Date& dob = victim->date_of_birth();
+  if (dob.month() < 1 || dob.month() > 12 || dob.day() < 1 ||
+      dob.day() > DaysInMonth(dob.year(), dob.month())) {
+    return;
+  }
+  const int age = AgeOn(absl::CivilDay(dob.year(), dob.month(), dob.day()), UkDay(on));
+  if (age >= 0 && age <= static_cast<int>(kMaxAge)) {
+    victim->set_age_at_offence(static_cast<uint32_t>(age));
+  }
+}
+
 }  // namespace hub::intake

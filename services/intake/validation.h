@@ -46,6 +46,13 @@ std::vector<FieldViolation> ValidateErasureRequest(
     const hub::intake::v1::RequestErasureRequest& request);
 
 // kInvalidArgument whose message lists every violation ("field: why; field: why").
+// Fills in the victim's age_at_offence from date_of_birth when only the date was given,
+// counting whole years to the UK day of `on` (when the crime was reported). Call before
+// sealing: the date of birth is personal data and is sealed, but triage needs the age
+// (under 18 at the offence is automatically vulnerable). An invalid date is left alone
+// (validation refuses it).
+void DeriveAgeAtOffence(hub::intake::v1::Victim* victim, absl::Time on);
+
 absl::Status ViolationsToStatus(const std::vector<FieldViolation>& violations);
 
 }  // namespace hub::intake

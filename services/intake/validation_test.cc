@@ -1492,3 +1492,38 @@ TEST(SamplesTest, SelfReferralsParseAndValidateClean) {
 
 }  // namespace
 }  // namespace hub::intake
+
+namespace hub::intake {
+namespace {
+
+TEST(DeriveAgeAtOffenceTest, AgeComesFromTheDateOfBirthOnTheUkDayOfTheReport) {
+  hub::intake::v1::Victim victim;
+  victim.mutable_date_of_birth()->set_year(2009);
+  victim.mutable_date_of_birth()->set_month(3);
+  victim.mutable_date_of_birth()->set_day(1);
+  // 28 February 2026, 23:30 UTC: still the 28th in London, the day before the 17th birthday.
+  DeriveAgeAtOffence(
+      &victim, absl::FromCivil(absl::CivilSecond(2026, 2, 28, 23, 30, 0), absl::UTCTimeZone()));
+  ASSERT_TRUE(victim.has_age_at_offence());
+  EXPECT_EQ(victim.age_at_offence(), 16u);
+}
+
+TEST(DeriveAgeAtOffenceTest, AGivenAgeAndAnImpossibleDateAreLeftAlone) {
+  hub::intake::v1::Victim given;
+  given.set_age_at_offence(40);
+  given.mutable_date_of_birth()->set_year(2010);
+  given.mutable_date_of_birth()->set_month(1);
+  given.mutable_date_of_birth()->set_day(1);
+  DeriveAgeAtOffence(&given, absl::FromUnixSeconds(1'780'000'000));
+  EXPECT_EQ(given.age_at_offence(), 40u);
+
+  hub::intake::v1::Victim impossible;
+  impossible.mutable_date_of_birth()->set_year(2010);
+  impossible.mutable_date_of_birth()->set_month(2);
+  impossible.mutable_date_of_birth()->set_day(30);
+  DeriveAgeAtOffence(&impossible, absl::FromUnixSeconds(1'780'000'000));
+  EXPECT_FALSE(impossible.has_age_at_offence());
+}
+
+}  // namespace
+}  // namespace hub::intake

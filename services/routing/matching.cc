@@ -22,21 +22,31 @@ hub::events::v1::ReferralRouted Route(const hub::events::v1::NeedsAssessed& asse
   *routed.mutable_routed_at() =
       google::protobuf::util::TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(routed_at));
   routed.set_external(false);
-  const auto consent = assessment.crime().report().victims(0).consent().status();
-  if (consent == hub::intake::v1::CONSENT_STATUS_DECLINED) {
-    routed.set_reason(
-        "The victim declined a referral: no external referral; the Hub's Victim Care team "
-        "keeps the case for information and updates.");
-  } else if (assessment.consent_required() && consent != hub::intake::v1::CONSENT_STATUS_GIVEN) {
-    routed.set_reason(
-        "Explicit consent is needed before any external referral: the Hub's Victim Care team "
-        "will contact the victim to seek it.");
-  } else if (assessment.priority() == hub::events::v1::PRIORITY_IMMEDIATE) {
-    routed.set_reason(
-        "Immediate risk: the Hub's Victim Care team acts at once and makes the specialist "
-        "referrals.");
-  } else {
-    routed.set_reason("The Hub's Victim Care team is the default service for every victim.");
+  switch (assessment.referral_decision()) {
+    case hub::events::v1::REFERRAL_DECISION_NO_SUPPORT_WANTED:
+      routed.set_reason(
+          "The victim declined a referral: no external referral; the Hub's Victim Care team "
+          "keeps the case for information and updates.");
+      break;
+    case hub::events::v1::REFERRAL_DECISION_SEEK_CONSENT:
+      routed.set_reason(
+          "Explicit consent is needed before any external referral: the Hub's Victim Care "
+          "team will contact the victim to seek it.");
+      break;
+    case hub::events::v1::REFERRAL_DECISION_CANCEL_OPEN_REFERRALS:
+    case hub::events::v1::REFERRAL_DECISION_CLOSE:
+      routed.set_reason(
+          "No referral may be made (consent withdrawn or the crime closed): the Hub's Victim "
+          "Care team keeps the record only.");
+      break;
+    default:
+      if (assessment.priority() == hub::events::v1::PRIORITY_IMMEDIATE) {
+        routed.set_reason(
+            "Immediate risk: the Hub's Victim Care team acts at once and makes the specialist "
+            "referrals.");
+      } else {
+        routed.set_reason("The Hub's Victim Care team is the default service for every victim.");
+      }
   }
   *routed.mutable_assessment() = assessment;
   return routed;

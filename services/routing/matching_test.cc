@@ -8,11 +8,20 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// What triage decides for the consent and rule (the routing decision it publishes).
 hub::events::v1::NeedsAssessed Assessment(hub::intake::v1::ConsentStatus consent,
                                           bool consent_required) {
   hub::events::v1::NeedsAssessed assessment;
   assessment.set_case_id("c_000000000000000000000002");
   assessment.set_consent_required(consent_required);
+  assessment.set_consent_status(consent);
+  if (consent == hub::intake::v1::CONSENT_STATUS_DECLINED) {
+    assessment.set_referral_decision(hub::events::v1::REFERRAL_DECISION_NO_SUPPORT_WANTED);
+  } else if (consent_required && consent != hub::intake::v1::CONSENT_STATUS_GIVEN) {
+    assessment.set_referral_decision(hub::events::v1::REFERRAL_DECISION_SEEK_CONSENT);
+  } else {
+    assessment.set_referral_decision(hub::events::v1::REFERRAL_DECISION_REFER);
+  }
   assessment.set_priority(hub::events::v1::PRIORITY_STANDARD);
   assessment.mutable_crime()->mutable_report()->add_victims()->mutable_consent()->set_status(
       consent);

@@ -1,5 +1,7 @@
 #include "services/common/casestate/case_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,7 +18,8 @@ using hub::cases::v1::HistoryEntry;
 
 // KEYS: state hash, history list, applied-events set.
 // ARGV: event id, stage number, stage name, history entry (JSON), updated_at (unix ms),
-//       then attribute name/value pairs.
+//       "1" to overwrite attributes from an earlier stage (else "0"), then attribute
+//       name/value pairs.
 // Returns 1 when the step was new, 0 when the event had already been applied.
 constexpr char kRecordStepScript[] = R"lua(
 if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then
@@ -27,13 +30,18 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'stage') or '0')
 local stage = tonumber(ARGV[2])
 if stage >= current then
   redis.call('HSET', KEYS[1], 'stage', ARGV[2], 'stage_name', ARGV[3], 'updated_at', ARGV[5])
-  for i = 6, #ARGV, 2 do
+  for i = 7, #ARGV, 2 do
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+elseif ARGV[6] == '1' then
+  -- A re-assessment: its attributes replace the earlier assessment's, but the stage stays.
+  for i = 7, #ARGV, 2 do
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
 else
   -- A stage records after publishing, so a later stage may record first: fill in what
   -- this earlier step knows, but never overwrite what a later step set.
-  for i = 6, #ARGV, 2 do
+  for i = 7, #ARGV, 2 do
     redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
   end
 end
@@ -170,7 +178,8 @@ absl::StatusOr<CaseStore::StepCommands> CaseStore::CommandsFor(const CaseStep& s
       absl::StrCat(static_cast<int>(step.stage)),
       hub::cases::v1::Stage_Name(step.stage),
       entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-      absl::StrCat(at_ms)};
+      absl::StrCat(at_ms),
+      step.overwrite_attributes ? "1" : "0"};
   for (const auto& [name, value] : step.attributes) {
     script_call.push_back(name);
     script_call.push_back(value);
@@ -218,6 +227,15 @@ absl::StatusOr<std::optional<CaseState>> CaseStore::Get(absl::string_view case_i
     HUB_ASSIGN_OR_RETURN(HistoryEntry entry, ParseHistoryEntry(item.str));
     *state.add_history() = std::move(entry);
   }
+  // Steps are appended as services record them, and a stage may record before the one
+  // before it (intake records after answering the caller): show them in the order they
+  // happened. Stable, so steps of the same millisecond keep their recording order.
+  std::stable_sort(
+      state.mutable_history()->begin(), state.mutable_history()->end(),
+      [](const HistoryEntry& a, const HistoryEntry& b) {
+        return google::protobuf::util::TimeUtil::TimestampToMilliseconds(a.recorded_at()) <
+               google::protobuf::util::TimeUtil::TimestampToMilliseconds(b.recorded_at());
+      });
   return state;
 }
 

@@ -12,7 +12,8 @@
 // RecordStep is idempotent and fenced: an event id already applied changes nothing, and a
 // step from an earlier stage (a late redelivery, or a stage that recorded after the next
 // stage had already handled its event) is added to the history and fills in attributes
-// not yet set, but never moves the stage back or overwrites a later stage's attributes.
+// not yet set, but never moves the stage back or overwrites a later stage's attributes
+// (unless the step says it replaces them: a re-assessment).
 // One round trip per step (a pipeline of the script and the index update). Everything
 // here can be rebuilt from the Kafka topics.
 //
@@ -47,6 +48,10 @@ struct CaseStep {
   std::string detail;
   // Attributes to set on the case when this step is the furthest yet.
   std::vector<std::pair<std::string, std::string>> attributes;
+  // Set the attributes even when the case has moved past this step's stage: a
+  // re-assessment replaces the assessment's attributes (priority, deadlines) without moving
+  // the stage back.
+  bool overwrite_attributes = false;
 };
 
 class CaseStore {

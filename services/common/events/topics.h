@@ -23,6 +23,8 @@ inline constexpr char kCrimeReportedType[] = "uk.victimhub.intake.crime_reported
 inline constexpr char kCrimeUpdatedType[] = "uk.victimhub.intake.crime_updated.v1";
 inline constexpr char kVictimErasedType[] = "uk.victimhub.intake.victim_erased.v1";
 inline constexpr char kNeedsAssessedType[] = "uk.victimhub.triage.needs_assessed.v1";
+inline constexpr char kReassessmentRequestedType[] =
+    "uk.victimhub.triage.reassessment_requested.v1";
 inline constexpr char kReferralRoutedType[] = "uk.victimhub.routing.referral_routed.v1";
 inline constexpr char kNotificationRecordedType[] = "uk.victimhub.notification.recorded.v1";
 
@@ -36,6 +38,8 @@ struct TopicNames {
   // Compacted: wrapped data keys, keyed "<key_id>/<generation>" (see services/common/seal).
   std::string data_keys;
   std::string needs_assessed;
+  // Staff re-assessment requests, published and consumed by triage.
+  std::string reassessment_requested;
   std::string referral_routed;
   std::string notification_recorded;
   std::string dead_letter;

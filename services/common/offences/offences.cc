@@ -16,6 +16,8 @@
 #include "google/protobuf/descriptor.h"
 #include "yaml-cpp/yaml.h"
 
+#include "services/common/yamlcheck/yaml_check.h"
+
 #ifndef HUB_DEFAULT_RULES_DIR
 #error "HUB_DEFAULT_RULES_DIR must be defined by the build (see CMakeLists.txt)"
 #endif
@@ -24,208 +26,28 @@ namespace hub::offences {
 namespace {
 
 using Consent = OffenceClass::Consent;
+using yamlcheck::AllDigits;
+using yamlcheck::Entry;
+using yamlcheck::IsId;
+using yamlcheck::Label;
+using yamlcheck::Problems;
+using yamlcheck::RequiredList;
 
-// Past this many problems the rest are counted, not listed: a wholly wrong file would
-// otherwise produce a message nobody reads.
-constexpr size_t kMaxListedProblems = 20;
-
-bool AllDigits(absl::string_view text) {
-  for (char c : text) {
-    if (!absl::ascii_isdigit(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Lower-case identifiers: category, need domain and flag ids.
-bool IsId(absl::string_view id) {
-  if (id.empty() || id.size() > 64 || !absl::ascii_islower(id.front())) {
-    return false;
-  }
-  for (char c : id) {
-    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '_') {
-      return false;
-    }
-  }
-  return true;
-}
-
-// YAML reads an unquoted 1, 4.4 or 4.10 as a number (and 4.10 as 4.1), so numeric codes must
-// be quoted. yaml-cpp tags plain scalars "?" and quoted ones "!".
-bool IsUnquotedNumber(const YAML::Node& node) {
-  if (node.Tag() != "?") {
-    return false;
-  }
-  const std::string& text = node.Scalar();
-  size_t dot = text.find('.');
-  if (dot == std::string::npos) {
-    return !text.empty() && AllDigits(text);
-  }
-  absl::string_view whole(text);
-  return dot > 0 && dot + 1 < text.size() && AllDigits(whole.substr(0, dot)) &&
-         AllDigits(whole.substr(dot + 1));
-}
-
-// Collects every problem in the file with the path of the entry and field it concerns.
-class Problems {
- public:
-  void Add(absl::string_view where, absl::string_view what) {
-    messages_.push_back(absl::StrCat(where, ": ", what));
-  }
-  bool empty() const { return messages_.empty(); }
-  size_t size() const { return messages_.size(); }
-
-  absl::Status ToStatus() const {
-    if (messages_.size() <= kMaxListedProblems) {
-      return absl::InvalidArgumentError(absl::StrJoin(messages_, "; "));
-    }
-    std::vector<std::string> listed(
-        messages_.begin(), messages_.begin() + static_cast<std::ptrdiff_t>(kMaxListedProblems));
-    return absl::InvalidArgumentError(absl::StrCat(absl::StrJoin(listed, "; "), "; and ",
-                                                   messages_.size() - kMaxListedProblems, " more"));
-  }
-
- private:
-  std::vector<std::string> messages_;
-};
-
-// Reads the fields of one YAML mapping (an entry of the table), reporting each problem
-// under "<where>.<field>".
-class Entry {
- public:
-  Entry(const YAML::Node& node, std::string where, Problems* problems)
-      : node_(node), where_(std::move(where)), problems_(problems) {}
-
-  const std::string& where() const { return where_; }
-  std::string Field(absl::string_view field) const { return absl::StrCat(where_, ".", field); }
-  bool Has(const std::string& field) const { return static_cast<bool>(node_[field]); }
-  YAML::Node Get(const std::string& field) const { return node_[field]; }
-
-  // Every key of the entry must be one the table defines: a misspelt field must not pass
-  // silently as a missing optional one.
-  void CheckFields(const std::set<std::string>& known) const {
-    for (const auto& item : node_) {
-      const std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
-      if (known.count(key) == 0) {
-        problems_->Add(where_, absl::StrCat("unknown field '", key, "'"));
-      }
-    }
-  }
-
-  std::optional<std::string> String(const std::string& field, bool required = true) const {
-    YAML::Node value = node_[field];
-    if (!value) {
-      if (required) {
-        problems_->Add(Field(field), "is required");
-      }
-      return std::nullopt;
-    }
-    if (!value.IsScalar() || value.Scalar().empty()) {
-      problems_->Add(Field(field), "must be a non-empty string");
-      return std::nullopt;
-    }
-    return value.Scalar();
-  }
-
-  // A code: a string, quoted when it looks like a number.
-  std::optional<std::string> Code(const std::string& field) const {
-    std::optional<std::string> code = String(field);
-    if (code.has_value() && IsUnquotedNumber(node_[field])) {
-      problems_->Add(Field(field), absl::StrCat("must be quoted (\"", *code,
-                                                "\"): unquoted, YAML reads it as a number"));
-      return std::nullopt;
-    }
-    return code;
-  }
-
-  std::optional<bool> Bool(const std::string& field, bool required = true) const {
-    YAML::Node value = node_[field];
-    if (!value) {
-      if (required) {
-        problems_->Add(Field(field), "is required");
-      }
-      return std::nullopt;
-    }
-    if (value.IsScalar() && (value.Scalar() == "true" || value.Scalar() == "false")) {
-      return value.Scalar() == "true";
-    }
-    problems_->Add(Field(field), "must be true or false");
+// The consent rule at `field` of `entry`: opt_out or explicit.
+std::optional<Consent> ReadConsent(const yamlcheck::Entry& entry, const std::string& field) {
+  std::optional<std::string> value = entry.String(field);
+  if (!value.has_value()) {
     return std::nullopt;
   }
-
-  std::optional<Consent> ConsentRule(const std::string& field) const {
-    std::optional<std::string> value = String(field);
-    if (!value.has_value()) {
-      return std::nullopt;
-    }
-    if (*value == ConsentName(Consent::kOptOut)) {
-      return Consent::kOptOut;
-    }
-    if (*value == ConsentName(Consent::kExplicit)) {
-      return Consent::kExplicit;
-    }
-    problems_->Add(Field(field), absl::StrCat("must be opt_out or explicit, not '", *value, "'"));
-    return std::nullopt;
+  if (*value == ConsentName(Consent::kOptOut)) {
+    return Consent::kOptOut;
   }
-
-  // A list of ids, each of which must be in `declared` (named `what` in messages), no
-  // repeats, at least one.
-  // `declared` is null when the section declaring the ids is itself missing: that is
-  // reported once, not again for every reference.
-  std::optional<std::vector<std::string>> IdList(const std::string& field,
-                                                 const std::set<std::string>* declared,
-                                                 absl::string_view what) const {
-    YAML::Node value = node_[field];
-    if (!value) {
-      problems_->Add(Field(field), "is required");
-      return std::nullopt;
-    }
-    if (!value.IsSequence() || value.size() == 0) {
-      problems_->Add(Field(field), absl::StrCat("must be a list of at least one ", what));
-      return std::nullopt;
-    }
-    std::vector<std::string> ids;
-    bool ok = true;
-    for (const YAML::Node& item : value) {
-      if (!item.IsScalar()) {
-        problems_->Add(Field(field), absl::StrCat("must be a list of ", what, " ids"));
-        ok = false;
-        continue;
-      }
-      const std::string& id = item.Scalar();
-      if (declared != nullptr && declared->count(id) == 0) {
-        problems_->Add(Field(field), absl::StrCat("unknown ", what, " '", id, "'"));
-        ok = false;
-      } else if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
-        problems_->Add(Field(field), absl::StrCat("repeats ", what, " '", id, "'"));
-        ok = false;
-      } else {
-        ids.push_back(id);
-      }
-    }
-    if (!ok) {
-      return std::nullopt;
-    }
-    return ids;
+  if (*value == ConsentName(Consent::kExplicit)) {
+    return Consent::kExplicit;
   }
-
- private:
-  YAML::Node node_;
-  std::string where_;
-  Problems* problems_;
-};
-
-std::string Label(absl::string_view list, size_t index, absl::string_view key,
-                  const YAML::Node& entry) {
-  std::string label = absl::StrCat(list, "[", index, "]");
-  if (entry.IsMap()) {
-    YAML::Node id = entry[std::string(key)];
-    if (id && id.IsScalar() && !id.Scalar().empty()) {
-      absl::StrAppend(&label, " (", key, " ", id.Scalar(), ")");
-    }
-  }
-  return label;
+  entry.problems()->Add(entry.Field(field),
+                        absl::StrCat("must be opt_out or explicit, not '", *value, "'"));
+  return std::nullopt;
 }
 
 // The bool fields of hub.intake.v1.CrimeFlags, read from the generated descriptor so the
@@ -247,21 +69,6 @@ const std::set<std::string>& TopLevelFields() {
       "version",      "effective_from", "general_rules", "categories",
       "need_domains", "offences",       "cjs_offences",  "self_referral_categories"};
   return *fields;
-}
-
-// Returns the node at `key` if it is a sequence; reports it otherwise.
-std::optional<YAML::Node> RequiredList(const YAML::Node& root, const std::string& key,
-                                       Problems* problems) {
-  YAML::Node list = root[key];
-  if (!list) {
-    problems->Add(key, "is required");
-    return std::nullopt;
-  }
-  if (!list.IsSequence()) {
-    problems->Add(key, "must be a list");
-    return std::nullopt;
-  }
-  return list;
 }
 
 }  // namespace
@@ -286,30 +93,10 @@ class TableBuilder {
 
  private:
   void ReadHeader() {
-    for (const auto& item : root_) {
-      const std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
-      if (TopLevelFields().count(key) == 0) {
-        problems_->Add(key, "unknown top-level field");
-      }
-    }
-    YAML::Node version = root_["version"];
-    if (!version) {
-      problems_->Add("version", "is required");
-    } else if (!version.IsScalar() || version.Scalar().empty() || version.Scalar().size() > 64 ||
-               version.Scalar().find_first_of(" \t\n") != std::string::npos) {
-      problems_->Add("version", "must be 1-64 characters without spaces, e.g. \"2026-11-25.1\"");
-    } else {
-      table_.version_ = version.Scalar();
-    }
-    YAML::Node effective = root_["effective_from"];
-    if (!effective) {
-      problems_->Add("effective_from", "is required");
-    } else if (!effective.IsScalar() || effective.Scalar().size() != 10 ||
-               !absl::ParseCivilTime(effective.Scalar(), &table_.effective_from_)) {
-      problems_->Add("effective_from",
-                     absl::StrCat("must be a date YYYY-MM-DD, not '",
-                                  effective.IsScalar() ? effective.Scalar() : "?", "'"));
-    }
+    yamlcheck::CheckTopLevel(root_, TopLevelFields(), problems_);
+    table_.version_ = yamlcheck::ReadVersion(root_, problems_).value_or("");
+    table_.effective_from_ =
+        yamlcheck::ReadEffectiveFrom(root_, problems_).value_or(absl::CivilDay());
   }
 
   void ReadNeedDomains() {
@@ -411,7 +198,7 @@ class TableBuilder {
       }
     }
     category->most_serious = entry.Bool("most_serious").value_or(false);
-    category->consent = entry.ConsentRule("consent").value_or(Consent::kOptOut);
+    category->consent = ReadConsent(entry, "consent").value_or(Consent::kOptOut);
     category->needs = NeedList(entry);
   }
 
@@ -425,7 +212,7 @@ class TableBuilder {
       rules->category = *category;
     }
     rules->most_serious = entry.Bool("most_serious").value_or(false);
-    rules->consent = entry.ConsentRule("consent").value_or(Consent::kOptOut);
+    rules->consent = ReadConsent(entry, "consent").value_or(Consent::kOptOut);
     rules->needs = NeedList(entry);
   }
 

@@ -78,6 +78,14 @@ class Process {
                   "1 when the service reads time from a test-controlled clock.")
         ->Set(context_.clock->IsControlled() ? 1 : 0);
 
+    if (spec_.check_files) {
+      // The service's own files (rules, tables) before any connection: a bad file is bad
+      // configuration (exit 2, named), not something to wait for Redis to find out.
+      absl::Status files = spec_.check_files(source);
+      if (!files.ok()) {
+        return absl::InvalidArgumentError(files.message());
+      }
+    }
     HUB_ASSIGN_OR_RETURN(redis_, ConnectRedis(config.redis, 8));
     context_.redis = redis_.get();
 
@@ -207,6 +215,7 @@ class Process {
   }
 
   bool consumer_failed() const { return consumer_failed_; }
+  Service* service() const { return service_.get(); }
 
  private:
   const ServiceSpec& spec_;
@@ -233,11 +242,12 @@ int RunService(int argc, char** argv, const ServiceSpec& spec) {
   // Debian builds Abseil with mutex deadlock detection on: a global graph lock on every
   // mutex acquisition (measured at 2-3 % of intake's CPU under load). Tests keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Block the stop signals in every thread; main waits for them with sigwait.
+  // Block the stop signals and SIGHUP in every thread; main waits for them with sigwait.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<config::ConfigSource> source = config::ConfigSource::FromMain(argc, argv);
@@ -253,7 +263,10 @@ int RunService(int argc, char** argv, const ServiceSpec& spec) {
     return started.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    log::Info("SIGHUP received: reloading");
+    process.service()->OnReloadSignal();
+  }
   log::Info("stop signal received", {{"signal", signal_number}});
   process.Stop();
   return process.consumer_failed() ? 1 : 0;

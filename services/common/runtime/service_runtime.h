@@ -11,7 +11,8 @@
 //   3. serves gRPC (with the standard health service and server reflection, so grpcurl
 //      can discover the API) and /healthz, /readyz, /metrics;
 //   4. runs the consumer loop, if the service consumes, on its own thread;
-//   5. on SIGTERM or SIGINT: marks itself not ready, stops the consumer (committing the
+//   5. on SIGHUP calls the service's OnReloadSignal and carries on;
+//   6. on SIGTERM or SIGINT: marks itself not ready, stops the consumer (committing the
 //      offsets of finished records), shuts the gRPC server down with a deadline, flushes
 //      the producer, and exits 0.
 #ifndef HUB_SERVICES_COMMON_RUNTIME_SERVICE_RUNTIME_H_
@@ -67,6 +68,9 @@ class Service {
   virtual absl::Status Handle(const kafka::ConsumedRecord& record);
   // Extra readiness checks beyond Redis and the consumer.
   virtual std::vector<http::ReadinessCheck> ReadinessChecks() { return {}; }
+  // SIGHUP: reload configuration files (the default does nothing). Called on the main
+  // thread while the service runs.
+  virtual void OnReloadSignal() {}
 };
 
 struct ServiceSpec {
@@ -79,6 +83,9 @@ struct ServiceSpec {
   // Settings the service reads beyond the shared ones (so unknown flags are refused).
   std::set<std::string> extra_settings;
   std::function<absl::StatusOr<std::unique_ptr<Service>>(ServiceContext&)> factory;
+  // Optional: checks the files the service reads (rules, tables) from its settings before
+  // anything connects; an error stops the start with exit code 2 and its message.
+  std::function<absl::Status(const config::ConfigSource&)> check_files;
 };
 
 // Runs the service until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean

@@ -87,7 +87,26 @@ TEST_F(CaseStoreTest, LateEarlierStageJoinsHistoryButDoesNotOverwrite) {
   for (const auto& entry : state->history()) {
     events.push_back(entry.event_id());
   }
-  EXPECT_THAT(events, ElementsAre("e3", "e2"));
+  // History reads in the order the steps happened, not the order they were recorded.
+  EXPECT_THAT(events, ElementsAre("e2", "e3"));
+}
+
+TEST_F(CaseStoreTest, ReassessmentReplacesAttributesWithoutMovingTheStageBack) {
+  ASSERT_OK_AND_ASSIGN(bool routed, store_->RecordStep(Step(
+                                        kCase, hub::cases::v1::STAGE_ROUTED, "e3", 3000,
+                                        {{"provider_id", "hub-victim-care"}, {"priority", "P3"}})));
+  ASSERT_TRUE(routed);
+  CaseStep reassessed = Step(kCase, hub::cases::v1::STAGE_ASSESSED, "e4", 4000,
+                             {{"priority", "P1"}, {"marac", "true"}});
+  reassessed.overwrite_attributes = true;
+  ASSERT_OK_AND_ASSIGN(bool applied, store_->RecordStep(reassessed));
+  ASSERT_TRUE(applied);
+  ASSERT_OK_AND_ASSIGN(std::optional<CaseState> state, store_->Get(kCase));
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->stage(), hub::cases::v1::STAGE_ROUTED);
+  EXPECT_EQ(state->attributes().at("priority"), "P1");
+  EXPECT_EQ(state->attributes().at("marac"), "true");
+  EXPECT_EQ(state->attributes().at("provider_id"), "hub-victim-care");
 }
 
 TEST_F(CaseStoreTest, ConcurrentRedeliveriesApplyExactlyOnce) {
