@@ -59,7 +59,10 @@ absl::StatusOr<std::vector<kafka::ConsumedRecord>> ReadWholeTopic(
            {"group.id", absl::StrCat("hub.test.reader.", absl::ToUnixNanos(absl::Now()))},
            {"client.id", "hub-test-reader"},
            {"enable.auto.commit", "false"},
-           {"enable.auto.offset.store", "false"}}) {
+           {"enable.auto.offset.store", "false"},
+           // A broker answers one connection's requests in order: a fetch waiting for data
+           // (500 ms by default) would hold up the reader's end-offset queries behind it.
+           {"fetch.wait.max.ms", "10"}}) {
     if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(absl::StrCat("reader config ", name, ": ", error));
     }
