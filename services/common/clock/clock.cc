@@ -1,5 +1,6 @@
 #include "services/common/clock/clock.h"
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -24,12 +25,17 @@ class RealClock : public Clock {
 
 constexpr absl::Duration kRecheckInterval = absl::Milliseconds(20);
 
-int64_t ModificationTimeNs(const std::string& path) {
+// What identifies one version of the file: modification time, inode and size. The
+// modification time alone is not enough: it moves in steps of a few milliseconds on some
+// filesystems, so two writes within one step look the same; WriteClockFile renames a new
+// file into place, so the inode changes on every write.
+std::array<int64_t, 3> FileStamp(const std::string& path) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) {
-    return 0;
+    return {0, 0, 0};
   }
-  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+  return {static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec,
+          static_cast<int64_t>(info.st_ino), static_cast<int64_t>(info.st_size)};
 }
 
 }  // namespace
@@ -111,7 +117,7 @@ absl::StatusOr<std::unique_ptr<FileClock>> FileClock::Create(std::string path) {
     HUB_ASSIGN_OR_RETURN(ClockSetting setting, ParseClockSetting(text.str()));
     absl::MutexLock lock(&clock->mu_);
     clock->setting_ = setting;
-    clock->loaded_mtime_ns_ = ModificationTimeNs(clock->path_);
+    clock->loaded_stamp_ = FileStamp(clock->path_);
   }
   return clock;
 }
@@ -122,14 +128,14 @@ void FileClock::MaybeReload() const {
     return;
   }
   last_check_ = real_now;
-  int64_t mtime = ModificationTimeNs(path_);
-  if (mtime == loaded_mtime_ns_) {
+  const std::array<int64_t, 3> stamp = FileStamp(path_);
+  if (stamp == loaded_stamp_) {
     return;
   }
   std::ifstream in(path_);
   if (!in.good()) {
     setting_ = ClockSetting{};  // File removed: back to real time.
-    loaded_mtime_ns_ = mtime;
+    loaded_stamp_ = stamp;
     return;
   }
   std::stringstream text;
@@ -137,7 +143,7 @@ void FileClock::MaybeReload() const {
   absl::StatusOr<ClockSetting> parsed = ParseClockSetting(text.str());
   if (parsed.ok()) {
     setting_ = *parsed;
-    loaded_mtime_ns_ = mtime;
+    loaded_stamp_ = stamp;
   }
 }
 

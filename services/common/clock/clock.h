@@ -14,6 +14,7 @@
 #ifndef HUB_SERVICES_COMMON_CLOCK_CLOCK_H_
 #define HUB_SERVICES_COMMON_CLOCK_CLOCK_H_
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -83,7 +84,8 @@ class FileClock : public Clock {
   const std::string path_;
   mutable absl::Mutex mu_;
   mutable ClockSetting setting_ ABSL_GUARDED_BY(mu_);
-  mutable int64_t loaded_mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;
+  // Modification time, inode and size of the file as last loaded.
+  mutable std::array<int64_t, 3> loaded_stamp_ ABSL_GUARDED_BY(mu_) = {-1, -1, -1};
   mutable absl::Time last_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
