@@ -21,7 +21,9 @@ absl::Status KafkaError(RdKafka::ErrorCode err, const std::string& what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", RdKafka::err2str(err)));
 }
 
-kafka::ConsumedRecord ToRecord(RdKafka::Message& message) {
+}  // namespace
+
+kafka::ConsumedRecord ToConsumedRecord(RdKafka::Message& message) {
   kafka::ConsumedRecord record;
   record.topic = message.topic_name();
   record.partition = message.partition();
@@ -45,8 +47,6 @@ kafka::ConsumedRecord ToRecord(RdKafka::Message& message) {
   record.timestamp = absl::FromUnixMillis(message.timestamp().timestamp);
   return record;
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<kafka::ConsumedRecord>> ReadWholeTopic(
     const std::string& bootstrap_servers, const std::string& topic, absl::Duration timeout) {
@@ -147,7 +147,7 @@ absl::StatusOr<std::vector<kafka::ConsumedRecord>> ReadWholeTopic(
     if (end == end_offsets.end() || message->offset() >= end->second) {
       continue;
     }
-    by_partition[message->partition()].push_back(ToRecord(*message));
+    by_partition[message->partition()].push_back(ToConsumedRecord(*message));
     if (message->offset() + 1 >= end->second) {
       end_offsets.erase(end);
     }

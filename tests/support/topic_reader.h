@@ -12,10 +12,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include <librdkafka/rdkafkacpp.h>
 
 #include "services/common/kafka/kafka.h"
 
 namespace hub::testing {
+
+// A consumed librdkafka message as the hub's ConsumedRecord: topic, partition, offset, key,
+// value, headers and timestamp, copied.
+kafka::ConsumedRecord ToConsumedRecord(RdKafka::Message& message);
 
 // Every record of `topic`, partition by partition in offset order. kNotFound when the
 // topic does not exist; kDeadlineExceeded when the records were not all read within

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "services/common/redis/recording_redis.h"
 #include "services/common/status/status_matchers.h"
 
 namespace hub::routing::lifecycle {
@@ -19,31 +20,8 @@ using ::hub::testing::IsOk;
 using ::hub::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Counts calls and answers none: every test here must fail before reaching Redis.
-class UnreachableRedis : public redis::RedisClient {
- public:
-  absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<std::vector<redis::Reply>> Pipeline(
-      const std::vector<std::vector<std::string>>& /*commands*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<redis::Reply> Eval(const redis::Script& /*script*/,
-                                    const std::vector<std::string>& /*keys*/,
-                                    const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::Status Ping() override { return absl::UnavailableError("unreachable"); }
-
-  int calls = 0;
-};
-
 TEST(CapacityStoreTest, KeysOfOneProviderShareAHashTag) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   CapacityStore store(&redis, "hub");
   EXPECT_EQ(store.ActiveKey("idva-cambs"), "hub:capacity:{idva-cambs}:active");
   EXPECT_EQ(store.WaitingKey("idva-cambs"), "hub:capacity:{idva-cambs}:waiting");
@@ -90,7 +68,7 @@ TEST(CapacityStoreTest, IdsCannotCarryKeySyntax) {
 }
 
 TEST(CapacityStoreTest, BadCallsNeverReachRedis) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   CapacityStore store(&redis, "hub");
   EXPECT_THAT(store.Reserve("p}", "r1", 3),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("provider_id")));

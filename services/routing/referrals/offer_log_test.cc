@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "services/common/redis/recording_redis.h"
 #include "services/common/status/status_matchers.h"
 
 namespace hub::routing::referrals {
@@ -18,33 +19,6 @@ using ::hub::testing::StatusIs;
 using ::testing::Each;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
-
-// Records the keys of every script call and answers none.
-class RecordingRedis : public redis::RedisClient {
- public:
-  absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& args) override {
-    ++calls;
-    commands.push_back(args);
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<std::vector<redis::Reply>> Pipeline(
-      const std::vector<std::vector<std::string>>& /*commands*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<redis::Reply> Eval(const redis::Script& /*script*/,
-                                    const std::vector<std::string>& keys,
-                                    const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    script_keys.push_back(keys);
-    return absl::UnavailableError("unreachable");
-  }
-  absl::Status Ping() override { return absl::UnavailableError("unreachable"); }
-
-  int calls = 0;
-  std::vector<std::vector<std::string>> commands;
-  std::vector<std::vector<std::string>> script_keys;
-};
 
 // The text between the first '{' and the next '}' (Redis Cluster's hash tag), or "".
 std::string HashTag(const std::string& key) {
@@ -57,7 +31,7 @@ std::string HashTag(const std::string& key) {
 }
 
 TEST(OfferLogTest, KeysOfOneProviderShareAHashTag) {
-  RecordingRedis redis;
+  redis::testing::RecordingRedis redis;
   OfferLog log(&redis, "hub");
   EXPECT_EQ(log.LastKey("idva-cambs"), "hub:offers:{idva-cambs}:last");
   EXPECT_EQ(log.IdsKey("idva-cambs"), "hub:offers:{idva-cambs}:ids");
@@ -68,7 +42,7 @@ TEST(OfferLogTest, KeysOfOneProviderShareAHashTag) {
 }
 
 TEST(OfferLogTest, EveryScriptTouchesOneSlot) {
-  RecordingRedis redis;
+  redis::testing::RecordingRedis redis;
   OfferLog log(&redis, "hub");
   EXPECT_THAT(log.Append("isva", "offer-1", "payload"), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(log.After("isva", 0, 10), StatusIs(absl::StatusCode::kUnavailable));
@@ -86,7 +60,7 @@ TEST(OfferLogTest, EveryScriptTouchesOneSlot) {
 }
 
 TEST(OfferLogTest, RefusesBadInputBeforeReachingRedis) {
-  RecordingRedis redis;
+  redis::testing::RecordingRedis redis;
   OfferLog log(&redis, "hub");
   EXPECT_THAT(log.Append("", "offer-1", "p"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("provider_key")));

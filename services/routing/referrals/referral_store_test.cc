@@ -11,6 +11,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
+#include "services/common/redis/recording_redis.h"
 #include "services/common/status/status_matchers.h"
 
 namespace hub::routing::referrals {
@@ -21,33 +22,19 @@ using ::hub::testing::IsOk;
 using ::hub::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Answers every read as if Redis held nothing, and refuses every write.
-class EmptyRedis : public redis::RedisClient {
- public:
-  absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& args) override {
-    ++calls;
+// Answers HMGET with "no such field" and nothing else: a referral that does not exist.
+redis::testing::RecordingRedis EmptyRedis() {
+  redis::testing::RecordingRedis redis;
+  redis.on_command = [](const std::vector<std::string>& args) -> absl::StatusOr<redis::Reply> {
     redis::Reply reply;
     if (!args.empty() && args[0] == "HMGET") {
       reply.type = redis::Reply::Type::kArray;
       reply.elements.resize(args.size() - 2);
     }
     return reply;
-  }
-  absl::StatusOr<std::vector<redis::Reply>> Pipeline(
-      const std::vector<std::vector<std::string>>& /*commands*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<redis::Reply> Eval(const redis::Script& /*script*/,
-                                    const std::vector<std::string>& /*keys*/,
-                                    const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::Status Ping() override { return absl::OkStatus(); }
-
-  int calls = 0;
-};
+  };
+  return redis;
+}
 
 hub::routing::v1::Transition Accept() {
   hub::routing::v1::Transition t;
@@ -66,7 +53,7 @@ ReferralRecord ValidRecord() {
 }
 
 TEST(ReferralStoreTest, KeyLayout) {
-  EmptyRedis redis;
+  redis::testing::RecordingRedis redis = EmptyRedis();
   ReferralStore store(&redis, "hub");
   EXPECT_EQ(store.RecordKey("ref-1"), "hub:referral:{ref-1}");
   EXPECT_EQ(store.ProviderIndexKey("idva-cambs"), "hub:referrals:{idva-cambs}");
@@ -83,7 +70,7 @@ TEST(ReferralStoreTest, PageTokensRoundTripAndRefuseGarbage) {
 }
 
 TEST(ReferralStoreTest, CreateRefusesIncompleteRecordsBeforeReachingRedis) {
-  EmptyRedis redis;
+  redis::testing::RecordingRedis redis = EmptyRedis();
   ReferralStore store(&redis, "hub");
   struct Case {
     const char* field;
@@ -112,7 +99,7 @@ TEST(ReferralStoreTest, CreateRefusesIncompleteRecordsBeforeReachingRedis) {
 }
 
 TEST(ReferralStoreTest, ListRefusesBadInputBeforeReachingRedis) {
-  EmptyRedis redis;
+  redis::testing::RecordingRedis redis = EmptyRedis();
   ReferralStore store(&redis, "hub");
   EXPECT_THAT(store.ListForProvider("idva", {}, -1, ""),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_size")));
@@ -126,7 +113,7 @@ TEST(ReferralStoreTest, ListRefusesBadInputBeforeReachingRedis) {
 }
 
 TEST(ReferralStoreTest, TransitionRefusesBadInputBeforeReachingRedis) {
-  EmptyRedis redis;
+  redis::testing::RecordingRedis redis = EmptyRedis();
   ReferralStore store(&redis, "hub");
   const absl::Time at = absl::FromUnixSeconds(1'760'000'000);
   EXPECT_THAT(store.Transition("ref-1", "idva", Accept(), at, ""),
@@ -139,7 +126,7 @@ TEST(ReferralStoreTest, TransitionRefusesBadInputBeforeReachingRedis) {
 }
 
 TEST(ReferralStoreTest, AMissingReferralIsPermissionDeniedForAProviderAndNotFoundForStaff) {
-  EmptyRedis redis;
+  redis::testing::RecordingRedis redis = EmptyRedis();
   ReferralStore store(&redis, "hub");
   const absl::Time at = absl::FromUnixSeconds(1'760'000'000);
   EXPECT_THAT(store.Transition("ref-1", "idva", Accept(), at, "provider:idva"),

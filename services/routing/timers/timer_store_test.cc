@@ -11,48 +11,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "services/common/redis/recording_redis.h"
 #include "services/common/status/status_matchers.h"
 
 namespace hub::routing::timers {
 namespace {
 
 using ::hub::testing::IsOk;
+using ::hub::testing::IsOkAndHolds;
 using ::hub::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// Records the keys of every script and answers none: tests here never need an answer.
-class UnreachableRedis : public redis::RedisClient {
- public:
-  absl::StatusOr<redis::Reply> Command(const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<std::vector<redis::Reply>> Pipeline(
-      const std::vector<std::vector<std::string>>& /*commands*/) override {
-    ++calls;
-    return absl::UnavailableError("unreachable");
-  }
-  absl::StatusOr<redis::Reply> Eval(const redis::Script& /*script*/,
-                                    const std::vector<std::string>& keys,
-                                    const std::vector<std::string>& /*args*/) override {
-    ++calls;
-    eval_keys.push_back(keys);
-    return absl::UnavailableError("unreachable");
-  }
-  absl::Status Ping() override { return absl::UnavailableError("unreachable"); }
-
-  int calls = 0;
-  std::vector<std::vector<std::string>> eval_keys;
-};
-
-// The StatusOr is OK and its value matches `matcher` (status_matchers.h has no such matcher).
-MATCHER_P(Holds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 const absl::Time kT0 = absl::FromUnixMillis(1'760'000'000'000);
 
@@ -98,7 +66,7 @@ TEST(ShardOfTest, SpreadsIdsOverEveryShard) {
 }
 
 TEST(TimerStoreTest, KeysOfOneShardShareAHashTag) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   std::unique_ptr<TimerStore> store = MakeStore(&redis);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->DueKey(3), "hub:{timers:3}:due");
@@ -107,7 +75,7 @@ TEST(TimerStoreTest, KeysOfOneShardShareAHashTag) {
 }
 
 TEST(TimerStoreTest, EveryScriptTouchesOneSlot) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   std::unique_ptr<TimerStore> store = MakeStore(&redis);
   ASSERT_NE(store, nullptr);
   const std::string id = "code-deadline:ref-1";
@@ -118,8 +86,8 @@ TEST(TimerStoreTest, EveryScriptTouchesOneSlot) {
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(store->Complete(id, 1), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(store->Retry(id, 1, kT0), StatusIs(absl::StatusCode::kUnavailable));
-  ASSERT_EQ(redis.eval_keys.size(), 5u);
-  for (const std::vector<std::string>& keys : redis.eval_keys) {
+  ASSERT_EQ(redis.script_keys.size(), 5u);
+  for (const std::vector<std::string>& keys : redis.script_keys) {
     ASSERT_EQ(keys.size(), 3u);
     for (const std::string& key : keys) {
       EXPECT_EQ(HashTag(key), "timers:2") << key;
@@ -128,7 +96,7 @@ TEST(TimerStoreTest, EveryScriptTouchesOneSlot) {
 }
 
 TEST(TimerStoreTest, CreateRefusesABadNamespaceOrShardCount) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   EXPECT_THAT(TimerStore::Create(&redis, "", 16),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ns")));
   EXPECT_THAT(TimerStore::Create(&redis, "hub}x", 16),
@@ -143,7 +111,7 @@ TEST(TimerStoreTest, CreateRefusesABadNamespaceOrShardCount) {
 }
 
 TEST(TimerStoreTest, BadCallsNeverReachRedis) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   std::unique_ptr<TimerStore> store = MakeStore(&redis);
   ASSERT_NE(store, nullptr);
   const auto invalid = [](absl::string_view field) {
@@ -177,7 +145,7 @@ TEST(TimerStoreTest, BadCallsNeverReachRedis) {
 }
 
 TEST(TimerStoreTest, AcceptsTheLargestValidInputs) {
-  UnreachableRedis redis;
+  redis::testing::RecordingRedis redis;
   std::unique_ptr<TimerStore> store = MakeStore(&redis);
   ASSERT_NE(store, nullptr);
   // Valid calls reach Redis (and fail there, unreachable).
@@ -188,8 +156,8 @@ TEST(TimerStoreTest, AcceptsTheLargestValidInputs) {
 }
 
 TEST(TimerMillisTest, RefusesTimesRedisCannotHoldExactly) {
-  EXPECT_THAT(TimerMillis("t", kT0), Holds(1'760'000'000'000));
-  EXPECT_THAT(TimerMillis("t", absl::UnixEpoch()), Holds(0));
+  EXPECT_THAT(TimerMillis("t", kT0), IsOkAndHolds(1'760'000'000'000));
+  EXPECT_THAT(TimerMillis("t", absl::UnixEpoch()), IsOkAndHolds(0));
   EXPECT_THAT(TimerMillis("t", absl::FromUnixMillis(int64_t{1} << 53)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t: out of range")));
   EXPECT_THAT(TimerMillis("t", absl::FromUnixMillis((int64_t{1} << 53) - 1)), IsOk());

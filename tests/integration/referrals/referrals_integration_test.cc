@@ -30,6 +30,7 @@ namespace {
 using ::hub::routing::v1::ReferralRecord;
 using ::hub::routing::v1::ReferralStatus;
 using ::hub::testing::IsOk;
+using ::hub::testing::IsOkAndHolds;
 using ::hub::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Field;
@@ -42,15 +43,6 @@ constexpr char kProvider[] = "idva-cambs";
 constexpr char kOtherProvider[] = "isva-cambs";
 
 const absl::Time kT0 = absl::FromUnixMillis(1'760'000'000'000);
-
-// The project's matchers have no IsOkAndHolds yet (services/common/status/status_matchers.h).
-MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 hub::routing::v1::Transition To(ReferralStatus to) {
   hub::routing::v1::Transition t;

@@ -34,16 +34,8 @@ namespace hub::routing::timers {
 namespace {
 
 using ::hub::testing::IsOk;
+using ::hub::testing::IsOkAndHolds;
 using ::testing::Eq;
-
-// The StatusOr is OK and its value matches `matcher` (status_matchers.h has no such matcher).
-MATCHER_P(Holds, matcher, "is OK and holds a matching value") {
-  if (!arg.ok()) {
-    *result_listener << "status is " << arg.status();
-    return false;
-  }
-  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
-}
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'767'600'000);  // 2026-01-05T08:00:00Z
 constexpr int kShards = 8;
@@ -183,7 +175,8 @@ class TimersTest : public ::testing::Test {
 
 TEST_F(TimersTest, FiresWhenTheClockPassesItsDueTimeAndNotBefore) {
   const absl::Time due = kT0 + absl::Hours(49);
-  ASSERT_THAT(store_->Schedule("code-deadline:ref-1", "code-deadline", due, "ref-1"), Holds(true));
+  ASSERT_THAT(store_->Schedule("code-deadline:ref-1", "code-deadline", due, "ref-1"),
+              IsOkAndHolds(true));
   Recorder recorder;
   std::unique_ptr<TimerRunner> runner = StartRunner(store_.get(), recorder.Handler(), "r0");
   ASSERT_NE(runner, nullptr);
@@ -205,7 +198,7 @@ TEST_F(TimersTest, FiresWhenTheClockPassesItsDueTimeAndNotBefore) {
 
   // Completed: gone from Redis and never fired again.
   ASSERT_TRUE(WaitFor([&] { return runner->counters().fired == 1; }));
-  EXPECT_THAT(store_->Get("code-deadline:ref-1"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Get("code-deadline:ref-1"), IsOkAndHolds(Eq(std::nullopt)));
   SetClock(due + absl::Hours(1));
   absl::SleepFor(kQuiet);
   EXPECT_EQ(recorder.Fired("code-deadline:ref-1"), 1);
@@ -226,25 +219,25 @@ TEST_F(TimersTest, CancelledBeforeDueNeverFires) {
   ASSERT_THAT(store_->Schedule("offer:kept", "offer-timeout", kT0 + absl::Hours(4), ""), IsOk());
   Recorder recorder;
   std::unique_ptr<TimerRunner> runner = StartRunner(store_.get(), recorder.Handler(), "r0");
-  EXPECT_THAT(store_->Cancel("offer:cancelled"), Holds(true));
-  EXPECT_THAT(store_->Cancel("offer:cancelled"), Holds(false));  // Idempotent.
-  EXPECT_THAT(store_->Cancel("offer:never-scheduled"), Holds(false));
+  EXPECT_THAT(store_->Cancel("offer:cancelled"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Cancel("offer:cancelled"), IsOkAndHolds(false));  // Idempotent.
+  EXPECT_THAT(store_->Cancel("offer:never-scheduled"), IsOkAndHolds(false));
 
   SetClock(kT0 + absl::Hours(5));
   // The kept timer is the barrier: once it fired, the cancelled one had its chance.
   ASSERT_TRUE(WaitFor([&] { return recorder.Fired("offer:kept") == 1; }));
   absl::SleepFor(kQuiet);
   EXPECT_EQ(recorder.Fired("offer:cancelled"), 0);
-  EXPECT_THAT(store_->Get("offer:cancelled"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Get("offer:cancelled"), IsOkAndHolds(Eq(std::nullopt)));
 }
 
 TEST_F(TimersTest, SchedulingAgainUpdatesDueTimeAndPayload) {
   ASSERT_THAT(store_->Schedule("offer:ref-3", "offer-timeout", kT0 + absl::Hours(1), "first"),
-              Holds(true));
+              IsOkAndHolds(true));
   ASSERT_THAT(store_->Schedule("offer:ref-3", "offer-timeout", kT0 + absl::Hours(3), "second"),
-              Holds(false));
+              IsOkAndHolds(false));
   ASSERT_THAT(store_->Schedule("offer:ref-3", "offer-timeout", kT0 + absl::Hours(3), "second"),
-              Holds(false));
+              IsOkAndHolds(false));
   Recorder recorder;
   std::unique_ptr<TimerRunner> runner = StartRunner(store_.get(), recorder.Handler(), "r0");
 
@@ -302,9 +295,9 @@ TEST_F(TimersTest, ACrashedInstancesClaimFiresAgainAfterItsLease) {
   ASSERT_TRUE(WaitFor([&] { return recorder.Fired("offer:ref-5") == 1; }));
   EXPECT_EQ(recorder.Last("offer:ref-5")->attempts, 2);
   ASSERT_TRUE(WaitFor([&] { return runner->counters().fired == 1; }));
-  EXPECT_THAT(store_->Get("offer:ref-5"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Get("offer:ref-5"), IsOkAndHolds(Eq(std::nullopt)));
   // The crashed instance's claim is dead: completing it late changes nothing.
-  EXPECT_THAT(store_->Complete("offer:ref-5", crashed->claim), Holds(false));
+  EXPECT_THAT(store_->Complete("offer:ref-5", crashed->claim), IsOkAndHolds(false));
   absl::SleepFor(kQuiet);
   EXPECT_EQ(recorder.Fired("offer:ref-5"), 1);
 }
@@ -340,7 +333,7 @@ TEST_F(TimersTest, AHungHandlerIsOvertakenAndItsLateCompletionIgnored) {
   ASSERT_TRUE(WaitFor([&] { return hung->counters().lost == 1; }));
   hung.reset();
   EXPECT_EQ(hung_calls.load(), 1);
-  EXPECT_THAT(store_->Get("offer:ref-6"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Get("offer:ref-6"), IsOkAndHolds(Eq(std::nullopt)));
 }
 
 TEST_F(TimersTest, AFailedHandlerIsRetriedAfterABackoff) {
@@ -369,7 +362,7 @@ TEST_F(TimersTest, AFailedHandlerIsRetriedAfterABackoff) {
   ASSERT_TRUE(WaitFor([&] { return runner->counters().fired == 1; }));
   EXPECT_EQ(calls.load(), 2);
   EXPECT_EQ(last_attempts.load(), 2);
-  EXPECT_THAT(store_->Get("offer:ref-7"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Get("offer:ref-7"), IsOkAndHolds(Eq(std::nullopt)));
 }
 
 TEST_F(TimersTest, SchedulingAgainWhileHandledKeepsTheNewSchedule) {
@@ -378,27 +371,27 @@ TEST_F(TimersTest, SchedulingAgainWhileHandledKeepsTheNewSchedule) {
                        store_->Claim("offer:ref-8", "r0", kT0, kLease));
   ASSERT_TRUE(claimed.has_value());
   // Held: nobody else may claim it, and Due does not offer it.
-  EXPECT_THAT(store_->Claim("offer:ref-8", "r1", kT0, kLease), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Claim("offer:ref-8", "r1", kT0, kLease), IsOkAndHolds(Eq(std::nullopt)));
   ASSERT_OK_AND_ASSIGN(std::vector<Timer> due, store_->Due(kT0, 10));
   EXPECT_TRUE(due.empty());
 
   ASSERT_THAT(store_->Schedule("offer:ref-8", "offer-timeout", kT0 + absl::Hours(2), "new"),
-              Holds(false));
-  EXPECT_THAT(store_->Complete("offer:ref-8", claimed->claim), Holds(true));
-  EXPECT_THAT(store_->Complete("offer:ref-8", claimed->claim), Holds(false));
+              IsOkAndHolds(false));
+  EXPECT_THAT(store_->Complete("offer:ref-8", claimed->claim), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Complete("offer:ref-8", claimed->claim), IsOkAndHolds(false));
   ASSERT_OK_AND_ASSIGN(std::optional<Timer> stored, store_->Get("offer:ref-8"));
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->due_at, kT0 + absl::Hours(2));
   EXPECT_EQ(stored->payload, "new");
   EXPECT_EQ(stored->attempts, 0);
   EXPECT_THAT(store_->Claim("offer:ref-8", "r1", kT0 + absl::Hours(1), kLease),
-              Holds(Eq(std::nullopt)));
+              IsOkAndHolds(Eq(std::nullopt)));
   ASSERT_OK_AND_ASSIGN(std::optional<Timer> again,
                        store_->Claim("offer:ref-8", "r1", kT0 + absl::Hours(2), kLease));
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->payload, "new");
-  EXPECT_THAT(store_->Complete("offer:ref-8", again->claim), Holds(true));
-  EXPECT_THAT(store_->Get("offer:ref-8"), Holds(Eq(std::nullopt)));
+  EXPECT_THAT(store_->Complete("offer:ref-8", again->claim), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Get("offer:ref-8"), IsOkAndHolds(Eq(std::nullopt)));
 }
 
 TEST_F(TimersTest, DueListsEarliestFirstUpToTheLimit) {

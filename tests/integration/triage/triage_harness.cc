@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "services/common/events/topics.h"
+#include "tests/support/topic_reader.h"
 
 namespace hub::triage::testing {
 namespace {
@@ -48,31 +49,6 @@ std::string RandomBytes(int count) {
 // The force's crime reference, the same for the report and every update of a case.
 std::string CrimeReferenceOf(const std::string& case_id) {
   return absl::StrCat("CF/", case_id.substr(2, 8), "/26");
-}
-
-kafka::ConsumedRecord ToRecord(RdKafka::Message& message) {
-  kafka::ConsumedRecord record;
-  record.topic = message.topic_name();
-  record.partition = message.partition();
-  record.offset = message.offset();
-  if (message.key() != nullptr) {
-    record.key = *message.key();
-  }
-  if (message.payload() != nullptr) {
-    record.value.assign(static_cast<const char*>(message.payload()), message.len());
-  }
-  if (RdKafka::Headers* headers = message.headers(); headers != nullptr) {
-    for (const RdKafka::Headers::Header& header : headers->get_all()) {
-      kafka::Header copy;
-      copy.key = header.key();
-      if (header.value() != nullptr) {
-        copy.value.assign(static_cast<const char*>(header.value()), header.value_size());
-      }
-      record.headers.push_back(std::move(copy));
-    }
-  }
-  record.timestamp = absl::FromUnixMillis(message.timestamp().timestamp);
-  return record;
 }
 
 }  // namespace
@@ -215,7 +191,7 @@ void TopicFollower::ReadOnce(absl::Duration wait) {
   if (partition < positions_.size()) {
     positions_[partition] = message->offset() + 1;
   }
-  records_.push_back(ToRecord(*message));
+  records_.push_back(hub::testing::ToConsumedRecord(*message));
 }
 
 bool TopicFollower::ReadUntil(
