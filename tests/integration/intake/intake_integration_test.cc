@@ -891,8 +891,14 @@ TEST_F(IntakeIntegrationTest, UnreachableKafkaAnswersUnavailableBeforeTheDeadlin
 
   // Once the producer gives up on the records, the claim and the crime index's pending
   // entries are released, so a retry against a working Kafka can proceed.
+  // The release runs on intake's worker pool after the producer's failed deliveries, so it
+  // may land just after reset() returns: wait for it (a few seconds at most).
   cut_off->Shutdown();
   nowhere.reset();
+  const absl::Time release_deadline = absl::Now() + absl::Seconds(5);
+  while (!SubmissionState(claim).empty() && absl::Now() < release_deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
   EXPECT_EQ(SubmissionState(claim), "");
   CrimeIndex index(redis_.get(), ns_);
   absl::StatusOr<redis::Reply> entries = redis_->Command({"HGETALL", index.Key("CAMBS", "CF/12")});
