@@ -18,6 +18,9 @@ TopicNames Topics(absl::string_view ns) {
       absl::StrCat(ns, ".triage.needs-assessed.v1"),
       absl::StrCat(ns, ".triage.reassessment-requested.v1"),
       absl::StrCat(ns, ".routing.referral-routed.v1"),
+      absl::StrCat(ns, ".routing.referral-status.v1"),
+      absl::StrCat(ns, ".routing.staff-alerts.v1"),
+      absl::StrCat(ns, ".audit.contact-reads.v1"),
       absl::StrCat(ns, ".notification.recorded.v1"),
       absl::StrCat(ns, ".deadletter.v1"),
   };
@@ -42,6 +45,10 @@ std::vector<kafka::TopicSpec> TopicSpecs(absl::string_view ns) {
       {names.needs_assessed, kEventTopicPartitions, "delete", -1},
       {names.reassessment_requested, kEventTopicPartitions, "delete", -1},
       {names.referral_routed, kEventTopicPartitions, "delete", -1},
+      {names.referral_status, kEventTopicPartitions, "delete", -1},
+      {names.staff_alerts, kEventTopicPartitions, "delete", -1},
+      // The audit trail is kept for good, like the events it audits.
+      {names.contact_reads, kEventTopicPartitions, "delete", -1},
       {names.notification_recorded, kEventTopicPartitions, "delete", -1},
       {names.dead_letter, 1, "delete", kDeadLetterRetentionMs},
   };

@@ -26,6 +26,10 @@ inline constexpr char kNeedsAssessedType[] = "uk.victimhub.triage.needs_assessed
 inline constexpr char kReassessmentRequestedType[] =
     "uk.victimhub.triage.reassessment_requested.v1";
 inline constexpr char kReferralRoutedType[] = "uk.victimhub.routing.referral_routed.v1";
+inline constexpr char kReferralStatusChangedType[] =
+    "uk.victimhub.routing.referral_status_changed.v1";
+inline constexpr char kStaffAlertType[] = "uk.victimhub.routing.staff_alert.v1";
+inline constexpr char kVictimContactReadType[] = "uk.victimhub.audit.victim_contact_read.v1";
 inline constexpr char kNotificationRecordedType[] = "uk.victimhub.notification.recorded.v1";
 
 // Partitions of each event topic: the most instances of one service that can share work.
@@ -41,6 +45,12 @@ struct TopicNames {
   // Staff re-assessment requests, published and consumed by triage.
   std::string reassessment_requested;
   std::string referral_routed;
+  // Every change to a referral after the routing decision.
+  std::string referral_status;
+  // Code breaches and other alerts for Hub staff.
+  std::string staff_alerts;
+  // Audit: every read of a victim's contact details by a provider.
+  std::string contact_reads;
   std::string notification_recorded;
   std::string dead_letter;
 };
