@@ -7,6 +7,7 @@
 // SIGKILL loses nothing when restarted, and that every service stops cleanly on SIGTERM.
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "hub/cases/v1/cases.grpc.pb.h"
 #include "hub/events/v1/events.pb.h"
 #include "hub/intake/v1/intake.grpc.pb.h"
+#include "hub/routing/v1/provider.grpc.pb.h"
 #include "services/common/clock/clock.h"
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
@@ -114,7 +116,7 @@ class PipelineE2ETest : public ::testing::Test {
         {"HUB_HTTP_ADDR", absl::StrCat("127.0.0.1:", service.http_port)},
         {"HUB_CLOCK", absl::StrCat("file:", clock_file_)},
         {"HUB_LOG_LEVEL", "debug"}};
-    if (name == "intake") {
+    if (name == "intake" || name == "routing") {
       env["HUB_MASTER_KEY_FILE"] = master_key_file_;
     }
     std::string log = absl::StrCat(::testing::TempDir(), "/", ns_, "-", name, ".log");
@@ -167,8 +169,9 @@ class PipelineE2ETest : public ::testing::Test {
     return intake_->SubmitCrimeReport(&context, request, response);
   }
 
-  // Polls CaseService until the case reaches NOTIFIED, or fails the test.
-  hub::cases::v1::CaseState WaitForNotified(const std::string& case_id) {
+  // Polls CaseService until the case reaches NOTIFIED with at least `min_history` steps
+  // (routing records each referral's changes as they come back from its topic).
+  hub::cases::v1::CaseState WaitForNotified(const std::string& case_id, int min_history = 0) {
     hub::cases::v1::GetCaseResponse response;
     absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
@@ -176,7 +179,8 @@ class PipelineE2ETest : public ::testing::Test {
       context.AddMetadata("x-hub-caller", "staff:hub:e2e");
       response.Clear();
       grpc::Status status = cases_->GetCase(&context, MakeGet(case_id), &response);
-      if (status.ok() && response.state().stage() == hub::cases::v1::STAGE_NOTIFIED) {
+      if (status.ok() && response.state().stage() == hub::cases::v1::STAGE_NOTIFIED &&
+          response.state().history_size() >= min_history) {
         return response.state();
       }
       absl::SleepFor(absl::Milliseconds(100));
@@ -339,14 +343,22 @@ TEST_F(PipelineE2ETest, ReportTravelsThroughEveryStageAndIsReadableBack) {
   EXPECT_FALSE(response.duplicate());
 
   for (const auto& receipt : response.cases()) {
-    hub::cases::v1::CaseState state = WaitForNotified(receipt.case_id());
+    hub::cases::v1::CaseState state = WaitForNotified(receipt.case_id(), 6);
     std::vector<std::string> services;
     for (const auto& entry : state.history()) {
       services.push_back(entry.service());
     }
-    EXPECT_THAT(services, ElementsAre("intake", "triage", "routing", "notification"));
+    // Routing records its decision, then each referral's offer: a 15-year-old goes to the
+    // young victims' service, and the Hub's own team for the practical needs it leaves.
+    ASSERT_GE(services.size(), 6u);
+    EXPECT_THAT(std::vector<std::string>(services.begin(), services.begin() + 3),
+                ElementsAre("intake", "triage", "routing"));
+    EXPECT_EQ(std::count(services.begin(), services.end(), "routing"), 3);
+    EXPECT_EQ(std::count(services.begin(), services.end(), "notification"), 1);
     EXPECT_EQ(state.attributes().at("priority"), "PRIORITY_ENHANCED");
-    EXPECT_EQ(state.attributes().at("provider_id"), "hub-victim-care");
+    EXPECT_EQ(state.attributes().at("provider_id"), "young-victims");
+    EXPECT_EQ(state.attributes().at("referral:young-victims"), "offered");
+    EXPECT_EQ(state.attributes().at("referral:hub-victim-care"), "offered");
     EXPECT_EQ(state.attributes().at("victim_contact_channel"), "CHANNEL_SMS");
   }
 
@@ -420,8 +432,9 @@ TEST_F(PipelineE2ETest, EveryServiceReadsTheSharedTestClock) {
   hub::intake::v1::SubmitCrimeReportResponse response;
   grpc::Status status = Submit(report, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  hub::cases::v1::CaseState state = WaitForNotified(response.cases(0).case_id());
-  ASSERT_EQ(state.history_size(), 4);
+  hub::cases::v1::CaseState state = WaitForNotified(response.cases(0).case_id(), 6);
+  // intake, triage, routing's decision and its two offers, notification.
+  ASSERT_EQ(state.history_size(), 6);
   for (const auto& entry : state.history()) {
     EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMilliseconds(entry.recorded_at()),
               absl::ToUnixMillis(frozen))
@@ -438,10 +451,150 @@ TEST_F(PipelineE2ETest, KilledStageLosesNothingAfterRestart) {
   ASSERT_TRUE(Submit(Report("evt-kill"), &response).ok());
   StartService("triage");
   for (const auto& receipt : response.cases()) {
-    hub::cases::v1::CaseState state = WaitForNotified(receipt.case_id());
-    EXPECT_EQ(state.history_size(), 4);
+    hub::cases::v1::CaseState state = WaitForNotified(receipt.case_id(), 6);
+    EXPECT_EQ(state.history_size(), 6);
   }
   EXPECT_EQ(CountRecords(topics_.needs_assessed), 2);
+}
+
+// A provider's system, written against the published protos alone (examples/provider_client,
+// `hub-provider`), receives its offer, accepts, starts and completes it with an outcome,
+// after routing was killed and restarted in between: nothing is lost. Another provider
+// cannot see the referral. The Hub's own team, through the same API, reads the victim's
+// safe contact details once it has accepted, and the read is on the audit topic without
+// the details. The police system that reported the crime follows the referrals made,
+// accepted and completed.
+TEST_F(PipelineE2ETest, ProviderWorksItsReferralsAndTheForceHearsBack) {
+  hub::intake::v1::CrimeReport report = Report("evt-provider");
+  report.mutable_victims()->DeleteSubrange(1, 1);
+  hub::intake::v1::SubmitCrimeReportResponse response;
+  ASSERT_TRUE(Submit(report, &response).ok());
+  const std::string case_id = response.cases(0).case_id();
+  hub::cases::v1::CaseState state = WaitForNotified(case_id, 6);
+  ASSERT_EQ(state.attributes().at("referral:young-victims"), "offered");
+
+  // Routing dies and comes back: the offer is still there for the provider.
+  services_["routing"].process->Signal(SIGKILL);
+  ASSERT_THAT(services_["routing"].process->Wait(absl::Seconds(10)), IsOk());
+  StartService("routing");
+  ASSERT_THAT(
+      hub::testing::WaitForHttp200(services_["routing"].http_port, "/readyz", absl::Seconds(60)),
+      IsOk());
+  const std::string routing = absl::StrCat("127.0.0.1:", services_["routing"].grpc_port);
+
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<ChildProcess> client,
+      ChildProcess::Start(absl::StrCat(bin_dir_, "/hub-provider"),
+                          {"--target", routing, "--caller", "provider:young-victims", "work",
+                           "--max", "1", "--timeout", "60", "--outcome", "cope,safer"},
+                          {}, absl::StrCat(::testing::TempDir(), "/", ns_, "-provider.log")));
+  absl::StatusOr<int> exit_status = client->Wait(absl::Seconds(90));
+  ASSERT_THAT(exit_status, IsOk());
+  EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 0)
+      << hub::testing::TailFile(client->log_path(), 30);
+
+  auto channel = grpc::CreateChannel(routing, grpc::InsecureChannelCredentials());
+  auto providers = hub::routing::v1::ProviderService::NewStub(channel);
+  auto as = [](grpc::ClientContext* context, const std::string& principal) {
+    context->AddMetadata("x-hub-caller", principal);
+    context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  };
+  hub::routing::v1::ListReferralsResponse mine;
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:young-victims");
+    ASSERT_TRUE(providers->ListReferrals(&context, {}, &mine).ok());
+  }
+  ASSERT_EQ(mine.referrals_size(), 1);
+  const hub::routing::v1::Referral& done = mine.referrals(0);
+  EXPECT_EQ(done.case_id(), case_id);
+  EXPECT_EQ(done.status(), hub::routing::v1::REFERRAL_STATUS_COMPLETED);
+  EXPECT_TRUE(done.outcome().feel_safer_improved());
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:idva-cambs");
+    hub::routing::v1::GetReferralRequest request;
+    request.set_referral_id(done.referral_id());
+    hub::routing::v1::Referral other;
+    EXPECT_EQ(providers->GetReferral(&context, request, &other).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // The Hub's own team takes its referral and reads how to reach the victim.
+  hub::routing::v1::ListReferralsResponse team;
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:hub-victim-care");
+    ASSERT_TRUE(providers->ListReferrals(&context, {}, &team).ok());
+  }
+  ASSERT_EQ(team.referrals_size(), 1);
+  const std::string team_referral = team.referrals(0).referral_id();
+  hub::routing::v1::VictimContact contact;
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:hub-victim-care");
+    hub::routing::v1::GetVictimContactRequest request;
+    request.set_referral_id(team_referral);
+    EXPECT_EQ(providers->GetVictimContact(&context, request, &contact).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:hub-victim-care");
+    hub::routing::v1::AcceptReferralRequest request;
+    request.set_referral_id(team_referral);
+    hub::routing::v1::Referral accepted;
+    grpc::Status status = providers->AcceptReferral(&context, request, &accepted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    as(&context, "provider:hub-victim-care");
+    hub::routing::v1::GetVictimContactRequest request;
+    request.set_referral_id(team_referral);
+    grpc::Status status = providers->GetVictimContact(&context, request, &contact);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(contact.name().given(), "Testy");
+  EXPECT_EQ(CountRecords(topics_.contact_reads), 1);
+  EXPECT_EQ(ReadTopicBytes(topics_.contact_reads, events::kEventTopicPartitions).find("Testy"),
+            std::string::npos);
+
+  // The reporting force follows what happened to its report.
+  auto feedback = hub::routing::v1::ForceFeedbackService::NewStub(channel);
+  hub::routing::v1::CrimeFeedback crime;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool heard = false;
+  while (!heard && absl::Now() < deadline) {
+    grpc::ClientContext context;
+    as(&context, "police:CAMBS:athena");
+    hub::routing::v1::GetCrimeFeedbackRequest request;
+    request.set_crime_reference(report.crime_reference());
+    crime.Clear();
+    if (feedback->GetCrimeFeedback(&context, request, &crime).ok() && crime.cases_size() == 1) {
+      int completed = 0;
+      int accepted = 0;
+      for (const auto& referral : crime.cases(0).referrals()) {
+        completed += referral.status() == hub::routing::v1::REFERRAL_STATUS_COMPLETED ? 1 : 0;
+        accepted += referral.status() == hub::routing::v1::REFERRAL_STATUS_ACCEPTED ? 1 : 0;
+      }
+      heard = completed == 1 && accepted == 1;
+    }
+    if (!heard) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+  ASSERT_TRUE(heard) << crime.ShortDebugString();
+  EXPECT_TRUE(crime.cases(0).enhanced());
+  {
+    grpc::ClientContext context;
+    as(&context, "police:NORFOLK:athena");
+    hub::routing::v1::GetCrimeFeedbackRequest request;
+    request.set_crime_reference(report.crime_reference());
+    hub::routing::v1::CrimeFeedback other;
+    EXPECT_EQ(feedback->GetCrimeFeedback(&context, request, &other).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
 }
 
 // A report naming a victim, her phone number, email and address travels the whole

@@ -199,6 +199,9 @@ class Process {
     if (consumer_thread_.joinable()) {
       consumer_thread_.join();
     }
+    if (service_ != nullptr) {
+      service_->OnStopping();
+    }
     if (grpc_server_ != nullptr) {
       grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + kGrpcShutdownDeadline));
     }

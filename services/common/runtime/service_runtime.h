@@ -71,6 +71,9 @@ class Service {
   // SIGHUP: reload configuration files (the default does nothing). Called on the main
   // thread while the service runs.
   virtual void OnReloadSignal() {}
+  // Shutdown has begun: end long-lived work (open server streams, background threads)
+  // promptly. Called after the consumer stopped and before the gRPC server shuts down.
+  virtual void OnStopping() {}
 };
 
 struct ServiceSpec {
