@@ -269,20 +269,7 @@ absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment,
     return result;
   }
 
-  // The providers' load, for ranking.
-  PlanInput input;
-  HUB_ASSIGN_OR_RETURN(redis::Reply tried,
-                       deps_.redis->Command({"SMEMBERS", CaseTriedKey(case_id)}));
-  for (const redis::Reply& key : tried.elements) {
-    input.excluded.insert(key.str);
-  }
-  for (const Service& service : directory->services()) {
-    absl::StatusOr<int64_t> active = deps_.capacity->Active(service.key);
-    if (!active.ok()) {
-      return Unavailable(active.status());
-    }
-    input.load[service.key] = static_cast<int>(*active);
-  }
+  HUB_ASSIGN_OR_RETURN(PlanInput input, PlanningInput(case_id, *directory));
   Plan plan = PlanReferrals(*directory, assessment, input);
   for (std::string& line : plan.not_chosen) {
     routed.add_not_chosen(std::move(line));
@@ -674,12 +661,6 @@ absl::Status Router::Reroute(const rv1::ReferralRecord& record, absl::Time now) 
     assessment.add_needs(need);
   }
   assessment.set_referral_decision(ev::REFERRAL_DECISION_REFER);
-  PlanInput input;
-  HUB_ASSIGN_OR_RETURN(redis::Reply excluded,
-                       deps_.redis->Command({"SMEMBERS", CaseTriedKey(case_id)}));
-  for (const redis::Reply& key : excluded.elements) {
-    input.excluded.insert(key.str);
-  }
   HUB_ASSIGN_OR_RETURN(std::vector<rv1::ReferralRecord> existing, CaseReferrals(case_id));
   std::set<std::string> busy;
   for (const rv1::ReferralRecord& other : existing) {
@@ -688,13 +669,7 @@ absl::Status Router::Reroute(const rv1::ReferralRecord& record, absl::Time now) 
     }
   }
   std::shared_ptr<const Directory> directory = deps_.directory->Current();
-  for (const Service& service : directory->services()) {
-    absl::StatusOr<int64_t> active = deps_.capacity->Active(service.key);
-    if (!active.ok()) {
-      return Unavailable(active.status());
-    }
-    input.load[service.key] = static_cast<int>(*active);
-  }
+  HUB_ASSIGN_OR_RETURN(PlanInput input, PlanningInput(case_id, *directory));
   Plan plan = PlanReferrals(*directory, assessment, input);
   bool made = false;
   for (const PlannedReferral& planned : plan.referrals) {
@@ -925,6 +900,28 @@ absl::StatusOr<std::vector<rv1::ReferralRecord>> Router::CaseReferrals(absl::str
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.referral_id() < b.referral_id(); });
   return out;
+}
+
+absl::StatusOr<PlanInput> Router::PlanningInput(absl::string_view case_id,
+                                                const Directory& directory) {
+  // One round trip: the providers that declined the case, and every provider's load.
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back({"SMEMBERS", CaseTriedKey(case_id)});
+  for (const Service& service : directory.services()) {
+    commands.push_back({"SCARD", deps_.capacity->ActiveKey(service.key)});
+  }
+  absl::StatusOr<std::vector<redis::Reply>> replies = deps_.redis->Pipeline(commands);
+  if (!replies.ok()) {
+    return Unavailable(replies.status());
+  }
+  PlanInput input;
+  for (const redis::Reply& key : (*replies)[0].elements) {
+    input.excluded.insert(key.str);
+  }
+  for (size_t i = 0; i < directory.services().size(); ++i) {
+    input.load[directory.services()[i].key] = static_cast<int>((*replies)[i + 1].integer);
+  }
+  return input;
 }
 
 absl::StatusOr<bool> Router::Stopped(absl::string_view case_id) {

@@ -57,6 +57,7 @@
 #include "services/common/redis/redis_client.h"
 #include "services/routing/directory/directory.h"
 #include "services/routing/lifecycle/capacity.h"
+#include "services/routing/planner/planner.h"
 #include "services/routing/referral_effects.h"
 #include "services/routing/referrals/offer_log.h"
 #include "services/routing/referrals/referral_store.h"
@@ -168,6 +169,8 @@ class Router : public ReferralEffects {
   absl::StatusOr<std::vector<hub::routing::v1::ReferralRecord>> CaseReferrals(
       absl::string_view case_id);
   absl::StatusOr<bool> Stopped(absl::string_view case_id);
+  // What the planner needs from Redis for the case: providers to leave out, every load.
+  absl::StatusOr<PlanInput> PlanningInput(absl::string_view case_id, const Directory& directory);
 
   RouterDeps deps_;
   std::shared_ptr<Counters> counters_;

@@ -45,7 +45,6 @@ namespace rv1 = ::hub::routing::v1;
 using ::hub::testing::IsOk;
 using ::hub::testing::IsOkAndHolds;
 using ::testing::Contains;
-using ::testing::Each;
 using ::testing::SizeIs;
 
 constexpr int kCapacity = 3;
@@ -200,7 +199,7 @@ class RouterTest : public ::testing::Test {
 
   // What a provider does through the API: its own transition, then the effects.
   absl::StatusOr<rv1::ReferralRecord> ProviderMoves(const std::string& referral_id,
-                                                    rv1::Transition t) {
+                                                    const rv1::Transition& t) {
     rv1::ReferralRecord record = Get(referral_id);
     const std::string by = absl::StrCat("provider:", record.provider_key());
     if (record.status() == rv1::REFERRAL_STATUS_REQUESTED) {
@@ -272,6 +271,7 @@ rv1::Transition Reject() {
 TEST_F(RouterTest, ParallelRoutingsNeverExceedCapacityAndTheRestWaitInOrder) {
   std::vector<RoutingResult> results(kCases);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> next{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -489,6 +489,7 @@ TEST_F(RouterTest, AVictimAtImmediateRiskWhoMustWaitAlertsStaffAtOnce) {
 
 TEST_F(RouterTest, WithdrawnConsentCancelsOpenReferralsAndFreesTheirPlaces) {
   std::vector<std::string> ids;
+  ids.reserve(kCapacity + 1);
   for (int n = 0; n < kCapacity + 1; ++n) {
     ids.push_back(Route(Burglary(n)).routed.referrals(0).referral_id());
   }
