@@ -40,14 +40,6 @@ constexpr const char* kMethodNames[] = {"StreamOffers",   "AcknowledgeOffers", "
 // Room left for the answer after the audit write, when the call's deadline bounds it.
 constexpr absl::Duration kDeadlineMargin = absl::Milliseconds(50);
 
-// The same answer as the store's for a referral that is missing or another provider's
-// (referrals::ReferralStore::GetForProvider), so a referral still waiting for a place is
-// indistinguishable from both.
-absl::Status NotYours(absl::string_view referral_id) {
-  return absl::PermissionDeniedError(
-      absl::StrCat("referral ", referral_id, " is not one of this provider's referrals"));
-}
-
 Transition To(ReferralStatus to) {
   Transition t;
   t.set_to(to);
@@ -315,7 +307,7 @@ absl::StatusOr<ReferralRecord> ProviderApi::Load(const Caller& caller,
                        referrals_->GetForProvider(referral_id, caller.provider_key));
   if (record.offer_sequence() == 0) {
     // Planned, but waiting for a place: not offered, so not the provider's to see yet.
-    return NotYours(referral_id);
+    return referrals::NotYours(referral_id);
   }
   return record;
 }
@@ -514,7 +506,7 @@ grpc::Status ProviderApi::AcknowledgeOffers(
       const Offer offer = ToOffer(logged);
       const std::string& referral_id = offer.referral().referral_id();
       absl::StatusOr<ReferralRecord> record =
-          referral_id.empty() ? absl::StatusOr<ReferralRecord>(NotYours(referral_id))
+          referral_id.empty() ? absl::StatusOr<ReferralRecord>(referrals::NotYours(referral_id))
                               : referrals_->GetForProvider(referral_id, provider);
       if (absl::IsPermissionDenied(record.status())) {
         log::Error("acknowledged offer names no referral of its provider",

@@ -76,13 +76,6 @@ const redis::Script& PageScript() {
   return *script;
 }
 
-// The same answer whether the referral is missing or another provider's: existence must
-// not leak.
-absl::Status NotYours(absl::string_view referral_id) {
-  return absl::PermissionDeniedError(
-      absl::StrCat("referral ", referral_id, " is not one of this provider's referrals"));
-}
-
 absl::Status NotFound(absl::string_view referral_id) {
   return absl::NotFoundError(absl::StrCat("referral ", referral_id, " does not exist"));
 }
@@ -165,6 +158,11 @@ absl::Status CheckUnchangedByUpdate(const ReferralRecord& before, const Referral
 }
 
 }  // namespace
+
+absl::Status NotYours(absl::string_view referral_id) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("referral ", referral_id, " is not one of this provider's referrals"));
+}
 
 absl::Status ValidateReferralKeyPart(absl::string_view field, absl::string_view id) {
   return lifecycle::ValidateCapacityId(field, id);

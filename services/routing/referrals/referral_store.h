@@ -138,6 +138,11 @@ class ReferralStore {
 // ':' (as lifecycle::ValidateCapacityId). kInvalidArgument naming `field` otherwise.
 absl::Status ValidateReferralKeyPart(absl::string_view field, absl::string_view id);
 
+// The answer a provider gets for a referral that is not its own: the same whether it
+// belongs to another provider or does not exist, so existence never leaks. The provider API
+// gives it for a referral still waiting for a place too.
+absl::Status NotYours(absl::string_view referral_id);
+
 // The opaque page token that continues a listing after `last_referral_id`, and back.
 std::string EncodePageToken(absl::string_view last_referral_id);
 absl::StatusOr<std::string> DecodePageToken(absl::string_view page_token);
