@@ -184,8 +184,7 @@ std::string Router::CaseTriedKey(absl::string_view case_id) const {
 // Assessments.
 
 absl::StatusOr<std::optional<RoutingResult>> Router::OnAssessment(
-    const ev::NeedsAssessed& assessment, absl::string_view input_event_id) {
-  (void)input_event_id;
+    const ev::NeedsAssessed& assessment) {
   const absl::Time now = deps_.clock->Now();
   const std::string& case_id = assessment.case_id();
   const std::string case_key = CaseKey(case_id);
@@ -197,7 +196,10 @@ absl::StatusOr<std::optional<RoutingResult>> Router::OnAssessment(
   }
   const int64_t stored_sequence =
       stored->is_nil() ? 0 : std::strtoll(stored->str.c_str(), nullptr, 10);
-  if (assessment.sequence() >= stored_sequence) {
+  // A redelivered older assessment is answered as before but changes nothing that a newer
+  // one decided (a withdrawal stays a withdrawal).
+  const bool latest = assessment.sequence() >= stored_sequence;
+  if (latest) {
     absl::StatusOr<redis::Reply> written =
         deps_.redis->Command({"HSET", case_key, "assessment", assessment.SerializeAsString(),
                               "sequence", absl::StrCat(assessment.sequence())});
@@ -208,7 +210,7 @@ absl::StatusOr<std::optional<RoutingResult>> Router::OnAssessment(
 
   const ev::ReferralDecision decision = assessment.referral_decision();
   if (assessment.sequence() <= 1) {
-    HUB_ASSIGN_OR_RETURN(RoutingResult result, Route(assessment, now));
+    HUB_ASSIGN_OR_RETURN(RoutingResult result, Route(assessment, latest, now));
     return std::optional<RoutingResult>(std::move(result));
   }
   if (decision == ev::REFERRAL_DECISION_CANCEL_OPEN_REFERRALS ||
@@ -223,7 +225,7 @@ absl::StatusOr<std::optional<RoutingResult>> Router::OnAssessment(
   }
   if (decision == ev::REFERRAL_DECISION_REFER && external->is_nil()) {
     // Consent given later (or support asked for after all): the first external referral.
-    HUB_ASSIGN_OR_RETURN(RoutingResult result, Route(assessment, now));
+    HUB_ASSIGN_OR_RETURN(RoutingResult result, Route(assessment, latest, now));
     return std::optional<RoutingResult>(std::move(result));
   }
   if (assessment.priority() == ev::PRIORITY_IMMEDIATE) {
@@ -247,7 +249,8 @@ absl::StatusOr<std::optional<RoutingResult>> Router::OnAssessment(
   return std::optional<RoutingResult>();
 }
 
-absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment, absl::Time now) {
+absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment, bool latest,
+                                            absl::Time now) {
   const std::string& case_id = assessment.case_id();
   const int round = std::max(1, assessment.sequence());
   std::shared_ptr<const Directory> directory = deps_.directory->Current();
@@ -276,7 +279,7 @@ absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment,
   }
 
   // Clear a stop left by an earlier withdrawal: this decision allows referral again.
-  if (decision == ev::REFERRAL_DECISION_REFER) {
+  if (decision == ev::REFERRAL_DECISION_REFER && latest) {
     absl::StatusOr<redis::Reply> cleared = deps_.redis->Command(
         {"HSET", CaseKey(case_id), "stopped", "0", "external_round", absl::StrCat(round)});
     if (!cleared.ok()) {
@@ -329,7 +332,7 @@ absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment,
   }
 
   // The Code deadline: a referral must be made (offered) by then.
-  if (decision == ev::REFERRAL_DECISION_REFER && assessment.has_referral_due()) {
+  if (decision == ev::REFERRAL_DECISION_REFER && latest && assessment.has_referral_due()) {
     absl::StatusOr<bool> scheduled = deps_.timers->Schedule(
         DeadlineTimerId(case_id, round), kCodeDeadlineTimer, FromProto(assessment.referral_due()),
         absl::StrCat(case_id, ":", round));

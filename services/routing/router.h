@@ -112,7 +112,7 @@ class Router : public ReferralEffects {
   // kInvalidArgument for an assessment routing cannot act on (the caller dead-letters it);
   // kUnavailable when Redis or Kafka failed (the caller retries the record).
   absl::StatusOr<std::optional<RoutingResult>> OnAssessment(
-      const hub::events::v1::NeedsAssessed& assessment, absl::string_view input_event_id);
+      const hub::events::v1::NeedsAssessed& assessment);
 
   // ReferralEffects.
   absl::Status AfterTransition(const hub::routing::v1::ReferralRecord& record,
@@ -136,8 +136,10 @@ class Router : public ReferralEffects {
  private:
   struct Counters;
 
-  // The decision `assessment` makes (round = its sequence).
-  absl::StatusOr<RoutingResult> Route(const hub::events::v1::NeedsAssessed& assessment,
+  // The decision `assessment` makes (round = its sequence). `latest`: no newer assessment
+  // of the case was seen (otherwise the referrals are reported as they stand and nothing
+  // the newer one decided is undone).
+  absl::StatusOr<RoutingResult> Route(const hub::events::v1::NeedsAssessed& assessment, bool latest,
                                       absl::Time now);
   // Cancels every referral of the case that is not final.
   absl::Status CancelOpen(const hub::events::v1::NeedsAssessed& assessment, absl::Time now);

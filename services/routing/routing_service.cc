@@ -143,7 +143,7 @@ absl::Status RoutingService::HandleAssessment(const kafka::ConsumedRecord& recor
     return input.status();
   }
   const absl::Time now = context_.clock->Now();
-  absl::StatusOr<std::optional<RoutingResult>> result = router_.OnAssessment(assessment, input->id);
+  absl::StatusOr<std::optional<RoutingResult>> result = router_.OnAssessment(assessment);
   if (!result.ok()) {
     return result.status();
   }

@@ -171,8 +171,7 @@ class RouterTest : public ::testing::Test {
   }
 
   RoutingResult Route(const ev::NeedsAssessed& assessment) {
-    absl::StatusOr<std::optional<RoutingResult>> result =
-        router_->OnAssessment(assessment, "input");
+    absl::StatusOr<std::optional<RoutingResult>> result = router_->OnAssessment(assessment);
     EXPECT_THAT(result, IsOk());
     if (!result.ok() || !result->has_value()) {
       return {};
@@ -498,7 +497,7 @@ TEST_F(RouterTest, WithdrawnConsentCancelsOpenReferralsAndFreesTheirPlaces) {
   withdrawn.set_sequence(2);
   withdrawn.set_referral_decision(ev::REFERRAL_DECISION_CANCEL_OPEN_REFERRALS);
   withdrawn.set_consent_status(hub::intake::v1::CONSENT_STATUS_WITHDRAWN);
-  absl::StatusOr<std::optional<RoutingResult>> handled = router_->OnAssessment(withdrawn, "w");
+  absl::StatusOr<std::optional<RoutingResult>> handled = router_->OnAssessment(withdrawn);
   ASSERT_THAT(handled, IsOk());
   EXPECT_FALSE(handled->has_value());
   RunTimers();
@@ -511,6 +510,13 @@ TEST_F(RouterTest, WithdrawnConsentCancelsOpenReferralsAndFreesTheirPlaces) {
   ASSERT_OK_AND_ASSIGN(redis::Reply mine,
                        redis_->Command({"SMEMBERS", router_->CaseReferralsKey(CaseId(0))}));
   EXPECT_THAT(mine.elements, SizeIs(1));
+  // The first assessment redelivered after the withdrawal undoes nothing.
+  RoutingResult redelivered = Route(Burglary(0));
+  EXPECT_EQ(redelivered.routed.referrals(0).state(), ev::REFERRAL_EVENT_KIND_CANCELLED);
+  ASSERT_OK_AND_ASSIGN(redis::Reply stopped,
+                       redis_->Command({"HGET", router_->CaseKey(CaseId(0)), "stopped"}));
+  EXPECT_EQ(stopped.str, "1");
+  EXPECT_EQ(Get(ids[0]).status(), rv1::REFERRAL_STATUS_CANCELLED);
   // A late offer timer or deadline for the withdrawn case does nothing.
   clock_->Set(kT0 + absl::Hours(100));
   RunTimers();
@@ -538,7 +544,7 @@ TEST_F(RouterTest, ConsentGivenLaterMakesTheExternalReferral) {
   // A further re-assessment (a milestone) is not another routing decision.
   ev::NeedsAssessed milestone = given;
   milestone.set_sequence(3);
-  absl::StatusOr<std::optional<RoutingResult>> third = router_->OnAssessment(milestone, "m");
+  absl::StatusOr<std::optional<RoutingResult>> third = router_->OnAssessment(milestone);
   ASSERT_THAT(third, IsOk());
   EXPECT_FALSE(third->has_value());
 }
