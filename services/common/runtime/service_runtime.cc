@@ -245,6 +245,9 @@ int RunService(int argc, char** argv, const ServiceSpec& spec) {
   // Debian builds Abseil with mutex deadlock detection on: a global graph lock on every
   // mutex acquisition (measured at 2-3 % of intake's CPU under load). Tests keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // A peer that closes a socket mid-write (Redis, Kafka, an HTTP channel) must be an error
+  // on that write, never the end of the process.
+  (void)std::signal(SIGPIPE, SIG_IGN);
   // Block the stop signals and SIGHUP in every thread; main waits for them with sigwait.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
