@@ -105,6 +105,44 @@ std::string ReportingForce(const ev::CrimeReported& crime) {
   return parts.size() >= 2 && parts[0] == "police" ? std::string(parts[1]) : std::string();
 }
 
+// A new referral (REQUESTED, no id yet) to `planned`'s provider, with what the provider is
+// shown about the victim as `assessment` has it.
+rv1::ReferralRecord NewReferral(const ev::NeedsAssessed& assessment, const PlannedReferral& planned,
+                                int round, absl::Time now) {
+  const ev::CrimeReported& crime = assessment.crime();
+  const hub::intake::v1::Victim& victim = crime.report().victims(0);
+  rv1::ReferralRecord record;
+  record.set_case_id(assessment.case_id());
+  record.set_provider_key(planned.service->key);
+  record.set_provider_name(planned.service->name);
+  for (const std::string& need : planned.needs) {
+    record.add_needs(need);
+  }
+  record.set_priority(assessment.priority());
+  record.set_enhanced(assessment.enhanced());
+  for (int category : assessment.enhanced_categories()) {
+    record.add_enhanced_categories(static_cast<ev::EnhancedCategory>(category));
+  }
+  record.set_crime_category(assessment.crime_category());
+  if (victim.has_age_at_offence()) {
+    record.set_age_at_offence(victim.age_at_offence());
+  }
+  record.set_language(victim.language());
+  record.set_interpreter_needed(victim.interpreter_needed());
+  for (int need : victim.communication_needs()) {
+    record.add_communication_needs(static_cast<hub::intake::v1::CommunicationNeed>(need));
+  }
+  record.set_local_authority_code(crime.report().location().local_authority_code());
+  record.set_postcode_district(crime.report().location().postcode_district());
+  record.set_consent_status(assessment.consent_status());
+  record.set_reason(planned.reason);
+  record.set_force(ReportingForce(crime));
+  record.set_crime_reference(crime.report().crime_reference());
+  record.set_round(round);
+  *record.mutable_created_at() = ToProto(now);
+  return record;
+}
+
 }  // namespace
 
 int WaitingPriority(ev::Priority priority) {
@@ -287,39 +325,9 @@ absl::StatusOr<RoutingResult> Router::Route(const ev::NeedsAssessed& assessment,
     }
   }
 
-  const hub::events::v1::CrimeReported& crime = assessment.crime();
-  const hub::intake::v1::Victim& victim = crime.report().victims(0);
   for (const PlannedReferral& planned : plan.referrals) {
-    rv1::ReferralRecord record;
+    rv1::ReferralRecord record = NewReferral(assessment, planned, round, now);
     record.set_referral_id(ReferralIdFor(case_id, round, planned.service->key));
-    record.set_case_id(case_id);
-    record.set_provider_key(planned.service->key);
-    record.set_provider_name(planned.service->name);
-    for (const std::string& need : planned.needs) {
-      record.add_needs(need);
-    }
-    record.set_priority(assessment.priority());
-    record.set_enhanced(assessment.enhanced());
-    for (int category : assessment.enhanced_categories()) {
-      record.add_enhanced_categories(static_cast<ev::EnhancedCategory>(category));
-    }
-    record.set_crime_category(assessment.crime_category());
-    if (victim.has_age_at_offence()) {
-      record.set_age_at_offence(victim.age_at_offence());
-    }
-    record.set_language(victim.language());
-    record.set_interpreter_needed(victim.interpreter_needed());
-    for (int need : victim.communication_needs()) {
-      record.add_communication_needs(static_cast<hub::intake::v1::CommunicationNeed>(need));
-    }
-    record.set_local_authority_code(crime.report().location().local_authority_code());
-    record.set_postcode_district(crime.report().location().postcode_district());
-    record.set_consent_status(assessment.consent_status());
-    record.set_reason(planned.reason);
-    record.set_force(ReportingForce(crime));
-    record.set_crime_reference(crime.report().crime_reference());
-    record.set_round(round);
-    *record.mutable_created_at() = ToProto(now);
     HUB_RETURN_IF_ERROR(
         MakeReferral(std::move(record), *planned.service, now, routed.add_referrals()));
   }
@@ -580,7 +588,7 @@ absl::Status Router::OnTimer(const timers::Timer& timer) {
     return Release(timer.payload, now);
   }
   if (timer.kind == kCodeDeadlineTimer) {
-    return OnCodeDeadline(timer.payload, now);
+    return OnCodeDeadline(timer.payload);
   }
   log::Warn("timer of unknown kind dropped", {{"timer_id", timer.id}, {"kind", timer.kind}});
   return absl::OkStatus();
@@ -680,30 +688,12 @@ absl::Status Router::Reroute(const rv1::ReferralRecord& record, absl::Time now) 
     if (input.excluded.count(key) > 0 || busy.count(key) > 0 || planned.needs.empty()) {
       continue;
     }
-    rv1::ReferralRecord next = record;
-    next.clear_history();
-    next.clear_status();
-    next.clear_rejection_reason();
-    next.clear_closure_reason();
-    next.clear_outcome();
-    next.clear_offer_sequence();
-    next.clear_respond_by();
-    next.clear_offered_at();
-    next.clear_waiting_since();
-    next.clear_updated_at();
-    next.clear_version();
+    rv1::ReferralRecord next = NewReferral(assessment, planned, record.round(), now);
     next.set_referral_id(ReferralIdFor(case_id, record.round(), key, record.provider_key()));
-    next.set_provider_key(key);
-    next.set_provider_name(planned.service->name);
-    next.clear_needs();
-    for (const std::string& need : planned.needs) {
-      next.add_needs(need);
-    }
     next.set_reason(absl::StrCat("re-routed after ", record.provider_name(),
                                  IsLapse(record) ? " did not answer in time" : " declined", "; ",
                                  planned.reason));
     next.set_replaces_referral_id(record.referral_id());
-    *next.mutable_created_at() = ToProto(now);
     ev::RoutedReferral made_referral;
     HUB_RETURN_IF_ERROR(MakeReferral(next, *planned.service, now, &made_referral));
     HUB_ASSIGN_OR_RETURN(std::optional<rv1::ReferralRecord> stored_next,
@@ -738,7 +728,7 @@ absl::Status Router::Reroute(const rv1::ReferralRecord& record, absl::Time now) 
   return absl::OkStatus();
 }
 
-absl::Status Router::OnCodeDeadline(const std::string& payload, absl::Time now) {
+absl::Status Router::OnCodeDeadline(const std::string& payload) {
   std::vector<std::string> parts = absl::StrSplit(payload, ':');
   if (parts.size() != 2) {
     log::Warn("malformed deadline timer payload; dropped");
@@ -766,7 +756,6 @@ absl::Status Router::OnCodeDeadline(const std::string& payload, absl::Time now) 
   alert.set_reason(
       "Victims' Code breach: no referral was made to a support provider within 2 working days; "
       "make it now");
-  (void)now;
   return RaiseAlert(std::move(alert), absl::StrCat("deadline:", payload));
 }
 

@@ -156,7 +156,7 @@ class Router : public ReferralEffects {
   // Offers `record`'s needs to the next eligible provider.
   absl::Status Reroute(const hub::routing::v1::ReferralRecord& record, absl::Time now);
   absl::Status OnOfferLapsed(const std::string& referral_id, absl::Time now);
-  absl::Status OnCodeDeadline(const std::string& payload, absl::Time now);
+  absl::Status OnCodeDeadline(const std::string& payload);
 
   absl::Status PublishStatus(const hub::routing::v1::ReferralRecord& record,
                              hub::events::v1::ReferralEventKind kind, absl::string_view event_step,

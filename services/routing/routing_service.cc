@@ -125,29 +125,40 @@ std::vector<std::string> RoutingService::ConsumedTopics() {
           context_.topics.referral_status};
 }
 
+// Every input also feeds what the force sees (idempotent by event id); the two that routing
+// acts on are parsed once and handed over parsed.
 absl::Status RoutingService::Handle(const kafka::ConsumedRecord& record) {
   if (record.topic == context_.topics.needs_assessed) {
-    HUB_RETURN_IF_ERROR(HandleAssessment(record));
-  } else if (record.topic == context_.topics.referral_status) {
-    HUB_RETURN_IF_ERROR(HandleStatusChange(record));
+    ev::NeedsAssessed assessment;
+    absl::StatusOr<events::CloudEvent> input =
+        stage::ParseStageInput(record, events::kNeedsAssessedType, &assessment);
+    if (!input.ok()) {
+      return input.status();
+    }
+    HUB_RETURN_IF_ERROR(HandleAssessment(assessment, *input));
+    return feedback_.ApplyEvent(assessment, input->id).status();
   }
-  // Every routing input also feeds what the force sees (idempotent by event id).
+  if (record.topic == context_.topics.referral_status) {
+    ev::ReferralStatusChanged changed;
+    absl::StatusOr<events::CloudEvent> input =
+        events::ParseRecord(record, events::kReferralStatusChangedType, &changed);
+    if (!input.ok()) {
+      return input.status();
+    }
+    HUB_RETURN_IF_ERROR(HandleStatusChange(changed, *input));
+    return feedback_.ApplyEvent(changed, input->id).status();
+  }
   return feedback_.Apply(record);
 }
 
-absl::Status RoutingService::HandleAssessment(const kafka::ConsumedRecord& record) {
-  ev::NeedsAssessed assessment;
-  absl::StatusOr<events::CloudEvent> input =
-      stage::ParseStageInput(record, events::kNeedsAssessedType, &assessment);
-  if (!input.ok()) {
-    return input.status();
-  }
+absl::Status RoutingService::HandleAssessment(const ev::NeedsAssessed& assessment,
+                                              const events::CloudEvent& input) {
   const absl::Time now = context_.clock->Now();
   absl::StatusOr<std::optional<RoutingResult>> result = router_.OnAssessment(assessment);
   if (!result.ok()) {
     return result.status();
   }
-  stage::StageOutput output = stage::BeginStep(kStage, *input, assessment.case_id(), now);
+  stage::StageOutput output = stage::BeginStep(kStage, input, assessment.case_id(), now);
   if (!result->has_value()) {
     // A re-assessment that makes no new decision: record what it meant for the referrals.
     const std::string decision = ev::ReferralDecision_Name(assessment.referral_decision());
@@ -184,13 +195,8 @@ absl::Status RoutingService::HandleAssessment(const kafka::ConsumedRecord& recor
                                      output.step);
 }
 
-absl::Status RoutingService::HandleStatusChange(const kafka::ConsumedRecord& record) {
-  ev::ReferralStatusChanged changed;
-  absl::StatusOr<events::CloudEvent> input =
-      events::ParseRecord(record, events::kReferralStatusChangedType, &changed);
-  if (!input.ok()) {
-    return input.status();
-  }
+absl::Status RoutingService::HandleStatusChange(const ev::ReferralStatusChanged& changed,
+                                                const events::CloudEvent& input) {
   if (absl::Status id = casestate::ValidateCaseId(changed.case_id()); !id.ok()) {
     return id;
   }
@@ -198,8 +204,8 @@ absl::Status RoutingService::HandleStatusChange(const kafka::ConsumedRecord& rec
   step.case_id = changed.case_id();
   step.stage = hub::cases::v1::STAGE_ROUTED;
   step.service = "routing";
-  step.event_id = input->id;
-  step.recorded_at = input->time;
+  step.event_id = input.id;
+  step.recorded_at = input.time;
   step.detail =
       absl::StrCat(changed.provider_id(), " ", KindWord(changed.kind()), ": ", changed.reason());
   step.attributes = {{absl::StrCat("referral:", changed.provider_id()), KindWord(changed.kind())}};

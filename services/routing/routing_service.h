@@ -22,6 +22,7 @@
 
 #include "services/common/casestate/case_service.h"
 #include "services/common/casestate/case_store.h"
+#include "services/common/events/cloudevents.h"
 #include "services/common/offences/offences.h"
 #include "services/common/runtime/service_runtime.h"
 #include "services/common/seal/key_store.h"
@@ -72,8 +73,10 @@ class RoutingService : public runtime::Service {
                  std::unique_ptr<DirectorySource> directory, seal::MasterKey master,
                  std::unique_ptr<timers::TimerStore> timer_store, RoutingOptions options);
 
-  absl::Status HandleAssessment(const kafka::ConsumedRecord& record);
-  absl::Status HandleStatusChange(const kafka::ConsumedRecord& record);
+  absl::Status HandleAssessment(const hub::events::v1::NeedsAssessed& assessment,
+                                const events::CloudEvent& input);
+  absl::Status HandleStatusChange(const hub::events::v1::ReferralStatusChanged& changed,
+                                  const events::CloudEvent& input);
   void ReloadDirectory(const char* why);
   void Maintain();
 
