@@ -34,6 +34,7 @@
 #include "services/common/status/status_matchers.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
+#include "tests/support/topic_reader.h"
 
 namespace hub {
 namespace {
@@ -206,11 +207,10 @@ class PipelineE2ETest : public ::testing::Test {
         RdKafka::KafkaConsumer::create(conf.get(), error));
     int64_t total = 0;
     for (int partition = 0; partition < events::kEventTopicPartitions; ++partition) {
-      int64_t low = 0;
-      int64_t high = 0;
-      EXPECT_EQ(consumer->query_watermark_offsets(topic, partition, &low, &high, 5000),
-                RdKafka::ERR_NO_ERROR);
-      total += high;
+      absl::StatusOr<hub::testing::Watermarks> marks = hub::testing::QueryWatermarks(
+          *consumer, topic, partition, absl::Now() + absl::Seconds(5));
+      EXPECT_TRUE(marks.ok()) << marks.status();
+      total += marks.ok() ? marks->high : 0;
     }
     consumer->close();
     return total;
@@ -227,13 +227,13 @@ class PipelineE2ETest : public ::testing::Test {
         RdKafka::KafkaConsumer::create(conf.get(), error));
     std::string bytes;
     for (int partition = 0; partition < partitions; ++partition) {
-      int64_t low = 0;
-      int64_t high = 0;
-      if (consumer->query_watermark_offsets(topic, partition, &low, &high, 5000) !=
-              RdKafka::ERR_NO_ERROR ||
-          high <= low) {
+      absl::StatusOr<hub::testing::Watermarks> marks = hub::testing::QueryWatermarks(
+          *consumer, topic, partition, absl::Now() + absl::Seconds(5));
+      if (!marks.ok() || marks->high <= marks->low) {
         continue;
       }
+      const int64_t low = marks->low;
+      const int64_t high = marks->high;
       std::vector<RdKafka::TopicPartition*> assignment = {
           RdKafka::TopicPartition::create(topic, partition, low)};
       consumer->assign(assignment);

@@ -23,6 +23,27 @@ absl::Status KafkaError(RdKafka::ErrorCode err, const std::string& what) {
 
 }  // namespace
 
+absl::StatusOr<Watermarks> QueryWatermarks(RdKafka::KafkaConsumer& consumer,
+                                           const std::string& topic, int32_t partition,
+                                           absl::Time deadline) {
+  Watermarks marks;
+  while (true) {
+    const RdKafka::ErrorCode err = consumer.query_watermark_offsets(
+        topic, partition, &marks.low, &marks.high, Milliseconds(deadline - absl::Now()));
+    if (err == RdKafka::ERR_NO_ERROR) {
+      return marks;
+    }
+    const bool retriable = err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION ||
+                           err == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
+                           err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
+                           err == RdKafka::ERR__TIMED_OUT || err == RdKafka::ERR__TRANSPORT;
+    if (!retriable || absl::Now() + absl::Milliseconds(100) >= deadline) {
+      return KafkaError(err, absl::StrCat("end offsets of ", topic, " [", partition, "]"));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 kafka::ConsumedRecord ToConsumedRecord(RdKafka::Message& message) {
   kafka::ConsumedRecord record;
   record.topic = message.topic_name();
@@ -97,24 +118,14 @@ absl::StatusOr<std::vector<kafka::ConsumedRecord>> ReadWholeTopic(
       return KafkaError((*metadata->topics())[0]->err(), absl::StrCat("metadata of ", topic));
     }
     for (const RdKafka::PartitionMetadata* partition : *(*metadata->topics())[0]->partitions()) {
-      int64_t low = 0;
-      int64_t high = 0;
-      // A topic created a moment ago may not have a leader for every partition yet.
-      while (true) {
-        err = consumer->query_watermark_offsets(topic, partition->id(), &low, &high,
-                                                Milliseconds(deadline - absl::Now()));
-        if (err == RdKafka::ERR_NO_ERROR || absl::Now() >= deadline ||
-            (err != RdKafka::ERR_NOT_LEADER_FOR_PARTITION &&
-             err != RdKafka::ERR_LEADER_NOT_AVAILABLE && err != RdKafka::ERR__TIMED_OUT &&
-             err != RdKafka::ERR__TRANSPORT)) {
-          break;
-        }
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-      if (err != RdKafka::ERR_NO_ERROR) {
+      absl::StatusOr<Watermarks> marks =
+          QueryWatermarks(*consumer, topic, partition->id(), deadline);
+      if (!marks.ok()) {
         RdKafka::TopicPartition::destroy(assignment);
-        return KafkaError(err, absl::StrCat("end offsets of ", topic));
+        return marks.status();
       }
+      const int64_t low = marks->low;
+      const int64_t high = marks->high;
       if (high > low) {
         end_offsets[partition->id()] = high;
         assignment.push_back(RdKafka::TopicPartition::create(topic, partition->id(), low));

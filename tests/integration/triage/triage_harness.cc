@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include "services/common/events/topics.h"
+#include "services/common/status/status_macros.h"
 #include "tests/support/topic_reader.h"
 
 namespace hub::triage::testing {
@@ -211,16 +212,11 @@ absl::Status TopicFollower::CatchUp(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   std::vector<int64_t> ends(positions_.size(), 0);
   for (size_t partition = 0; partition < positions_.size(); ++partition) {
-    int64_t low = 0;
-    int64_t high = 0;
-    const RdKafka::ErrorCode err = consumer_->query_watermark_offsets(
-        topic_, static_cast<int32_t>(partition), &low, &high, Milliseconds(deadline - absl::Now()));
-    if (err != RdKafka::ERR_NO_ERROR) {
-      return absl::UnavailableError(
-          absl::StrCat("end offsets of ", topic_, ": ", RdKafka::err2str(err)));
-    }
+    HUB_ASSIGN_OR_RETURN(const hub::testing::Watermarks marks,
+                         hub::testing::QueryWatermarks(*consumer_, topic_,
+                                                       static_cast<int32_t>(partition), deadline));
     // A partition read from its beginning starts at `low`.
-    ends[partition] = high > low ? high : 0;
+    ends[partition] = marks.high > marks.low ? marks.high : 0;
   }
   auto behind = [&] {
     for (size_t partition = 0; partition < positions_.size(); ++partition) {
