@@ -61,7 +61,7 @@
 #include "services/routing/referral_effects.h"
 #include "services/routing/referrals/offer_log.h"
 #include "services/routing/referrals/referral_store.h"
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_store.h"
 
 namespace hub::routing {
 

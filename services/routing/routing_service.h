@@ -37,8 +37,8 @@
 #include "services/routing/referrals/offer_log.h"
 #include "services/routing/referrals/referral_store.h"
 #include "services/routing/router.h"
-#include "services/routing/timers/timer_runner.h"
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_runner.h"
+#include "services/common/timers/timer_store.h"
 
 namespace hub::routing {
 

@@ -33,7 +33,7 @@
 #include "services/common/status/status_macros.h"
 #include "services/common/status/status_matchers.h"
 #include "services/routing/router.h"
-#include "services/routing/timers/timer_runner.h"
+#include "services/common/timers/timer_runner.h"
 #include "tests/support/test_env.h"
 #include "tests/support/topic_reader.h"
 

@@ -26,11 +26,11 @@
 
 #include "services/common/clock/clock.h"
 #include "services/common/status/status_matchers.h"
-#include "services/routing/timers/timer_runner.h"
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_runner.h"
+#include "services/common/timers/timer_store.h"
 #include "tests/support/test_env.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 namespace {
 
 using ::hub::testing::IsOk;
@@ -460,4 +460,4 @@ TEST_F(TimersTest, TwoRunnersHandleEachOfManyTimersOnce) {
 }
 
 }  // namespace
-}  // namespace hub::routing::timers
+}  // namespace hub::timers

@@ -1,7 +1,7 @@
 // TimerStore and TimerRunner without a server: shard choice, key layout, input checks (a bad
 // call never reaches Redis) and the runner's configuration and backoff. Behaviour against a
 // real Redis is in tests/integration/timers.
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_store.h"
 
 #include <map>
 #include <memory>
@@ -14,7 +14,7 @@
 #include "services/common/redis/recording_redis.h"
 #include "services/common/status/status_matchers.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 namespace {
 
 using ::hub::testing::IsOk;
@@ -164,4 +164,4 @@ TEST(TimerMillisTest, RefusesTimesRedisCannotHoldExactly) {
 }
 
 }  // namespace
-}  // namespace hub::routing::timers
+}  // namespace hub::timers

@@ -40,8 +40,8 @@
 // Every call is idempotent (safe to retry after kUnavailable). Thread-safe (the Redis client
 // is); the store keeps no state of its own, so any number of stores and processes may share
 // a namespace.
-#ifndef HUB_SERVICES_ROUTING_TIMERS_TIMER_STORE_H_
-#define HUB_SERVICES_ROUTING_TIMERS_TIMER_STORE_H_
+#ifndef HUB_SERVICES_COMMON_TIMERS_TIMER_STORE_H_
+#define HUB_SERVICES_COMMON_TIMERS_TIMER_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -56,7 +56,7 @@
 
 #include "services/common/redis/redis_client.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 
 inline constexpr int kMaxShards = 1024;
 inline constexpr size_t kMaxTimerIdLength = 200;
@@ -143,6 +143,6 @@ absl::Status ValidateTimerId(absl::string_view field, absl::string_view id);
 // before 1970 or from 2^53 ms on (scores are doubles; beyond that they are not exact).
 absl::StatusOr<int64_t> TimerMillis(absl::string_view field, absl::Time time);
 
-}  // namespace hub::routing::timers
+}  // namespace hub::timers
 
-#endif  // HUB_SERVICES_ROUTING_TIMERS_TIMER_STORE_H_
+#endif  // HUB_SERVICES_COMMON_TIMERS_TIMER_STORE_H_

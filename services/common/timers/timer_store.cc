@@ -1,4 +1,4 @@
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_store.h"
 
 #include <algorithm>
 #include <utility>
@@ -9,7 +9,7 @@
 
 #include "services/common/status/status_macros.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 namespace {
 
 // Scores are doubles in Redis: every integer below 2^53 is exact.
@@ -410,4 +410,4 @@ absl::StatusOr<std::optional<Timer>> TimerStore::Get(absl::string_view timer_id)
   return StoredTimer(timer_id, reply, "get");
 }
 
-}  // namespace hub::routing::timers
+}  // namespace hub::timers

@@ -18,8 +18,8 @@
 // wakes the thread and joins it after the handler in progress, if any, returns. RunOnce
 // polls once on the caller's thread, for tests and tools; do not call it while started.
 // Thread-safe: Start, Stop and the counters may be called from any thread.
-#ifndef HUB_SERVICES_ROUTING_TIMERS_TIMER_RUNNER_H_
-#define HUB_SERVICES_ROUTING_TIMERS_TIMER_RUNNER_H_
+#ifndef HUB_SERVICES_COMMON_TIMERS_TIMER_RUNNER_H_
+#define HUB_SERVICES_COMMON_TIMERS_TIMER_RUNNER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -35,9 +35,9 @@
 #include "absl/time/time.h"
 
 #include "services/common/clock/clock.h"
-#include "services/routing/timers/timer_store.h"
+#include "services/common/timers/timer_store.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 
 struct TimerRunnerConfig {
   // Who holds the claims (an instance id: host, pod or process name); ValidateTimerId rules.
@@ -116,6 +116,6 @@ class TimerRunner {
   std::atomic<uint64_t> poll_errors_{0};
 };
 
-}  // namespace hub::routing::timers
+}  // namespace hub::timers
 
-#endif  // HUB_SERVICES_ROUTING_TIMERS_TIMER_RUNNER_H_
+#endif  // HUB_SERVICES_COMMON_TIMERS_TIMER_RUNNER_H_

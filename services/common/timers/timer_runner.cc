@@ -1,4 +1,4 @@
-#include "services/routing/timers/timer_runner.h"
+#include "services/common/timers/timer_runner.h"
 
 #include <algorithm>
 #include <optional>
@@ -10,7 +10,7 @@
 #include "services/common/log/log.h"
 #include "services/common/status/status_macros.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 namespace {
 
 absl::Status ValidatePositive(absl::string_view field, absl::Duration duration) {
@@ -182,4 +182,4 @@ TimerRunner::Counters TimerRunner::counters() const {
   return counters;
 }
 
-}  // namespace hub::routing::timers
+}  // namespace hub::timers

@@ -1,6 +1,6 @@
 // TimerRunner's configuration and retry backoff, without a server. Firing against a real
 // Redis is in tests/integration/timers.
-#include "services/routing/timers/timer_runner.h"
+#include "services/common/timers/timer_runner.h"
 
 #include <memory>
 #include <string>
@@ -11,7 +11,7 @@
 
 #include "services/common/status/status_matchers.h"
 
-namespace hub::routing::timers {
+namespace hub::timers {
 namespace {
 
 using ::hub::testing::IsOk;
@@ -79,4 +79,4 @@ TEST(RetryBackoffTest, DoublesFromTheInitialBackoffUpToTheMaximum) {
 }
 
 }  // namespace
-}  // namespace hub::routing::timers
+}  // namespace hub::timers
