@@ -14,6 +14,8 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++)
 pkg_check_modules(RDKAFKA_C REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# Email over SMTP with STARTTLS (services/notification/smtp).
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 find_program(HUB_PROTOC protoc REQUIRED)
 find_program(HUB_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

@@ -1,7 +1,5 @@
 #include "services/routing/routing_service.h"
 
-#include <unistd.h>
-
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -31,21 +29,6 @@ std::string KindWord(ev::ReferralEventKind kind) {
   return absl::AsciiStrToLower(name);
 }
 
-std::string TimerOwner() {
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) != 0) {
-    host[0] = '\0';
-  }
-  std::string owner = absl::StrCat("routing-", host, "-", getpid());
-  for (char& c : owner) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
-        c != ':') {
-      c = '-';
-    }
-  }
-  return owner;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RoutingService>> RoutingService::Create(
@@ -59,7 +42,7 @@ absl::StatusOr<std::unique_ptr<RoutingService>> RoutingService::Create(
       new RoutingService(context, std::move(offences), std::move(directory), std::move(master),
                          std::move(timer_store), options));
   timers::TimerRunnerConfig config;
-  config.owner = TimerOwner();
+  config.owner = timers::ProcessTimerOwner("routing");
   config.poll_interval = options.timer_poll_interval;
   RoutingService* self = service.get();
   HUB_ASSIGN_OR_RETURN(

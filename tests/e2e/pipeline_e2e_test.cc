@@ -8,8 +8,10 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -26,12 +28,14 @@
 #include "hub/intake/v1/intake.grpc.pb.h"
 #include "hub/routing/v1/provider.grpc.pb.h"
 #include "services/common/clock/clock.h"
+#include "services/common/events/cloudevents.h"
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
 #include "services/common/redis/redis_client.h"
 #include "services/common/rpc/error_details.h"
 #include "services/common/seal/master_key.h"
 #include "services/common/status/status_matchers.h"
+#include "services/notification/notify/notify_stand_in.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
 #include "tests/support/topic_reader.h"
@@ -44,6 +48,10 @@ using ::hub::testing::IsOk;
 using ::testing::ElementsAre;
 
 constexpr const char* kServices[] = {"intake", "triage", "routing", "notification"};
+// The Notify stand-in's key; notification sends SMS, letters and (with no SMTP server
+// configured) email through it.
+constexpr char kNotifyKey[] =
+    "e2e_key-7a6c3f0e-1b2d-4c5e-8f90-a1b2c3d4e5f6-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
 
 struct RunningService {
   int grpc_port = 0;
@@ -62,9 +70,18 @@ class PipelineE2ETest : public ::testing::Test {
     ns_ = absl::StrCat("e2e", getpid() % 100000, "x", absl::ToUnixMillis(absl::Now()) % 100000);
     // Every service reads time from this file, which a test may rewrite (hubctl clock).
     clock_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-clock");
-    ASSERT_THAT(clock::WriteClockFile(clock_file_, clock::ClockSetting{}), IsOk());
+    // Midday in London, so texts and calls are within reasonable hours whenever the suite
+    // runs (notification holds an SMS sent at night until 08:00).
+    ASSERT_THAT(clock::WriteClockFile(clock_file_, Midday()), IsOk());
     master_key_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-master.key");
     ASSERT_THAT(seal::WriteNewMasterKeyFile(master_key_file_), IsOk());
+    notification::notify::NotifyStandInOptions stand_in;
+    stand_in.api_key = kNotifyKey;
+    // The stand-in checks tokens against the services' clock.
+    ASSERT_OK_AND_ASSIGN(stand_in.clock, clock::FileClock::Create(clock_file_));
+    ASSERT_OK_AND_ASSIGN(notify_, notification::notify::NotifyStandIn::Start(stand_in));
+    notify_key_file_ = absl::StrCat(::testing::TempDir(), "/", ns_, "-notify.key");
+    std::ofstream(notify_key_file_) << kNotifyKey << "\n";
     topics_ = events::Topics(ns_);
     ASSERT_THAT(kafka::EnsureTopics(kafka_, events::TopicSpecs(ns_)), IsOk());
     for (const char* name : kServices) {
@@ -117,8 +134,16 @@ class PipelineE2ETest : public ::testing::Test {
         {"HUB_HTTP_ADDR", absl::StrCat("127.0.0.1:", service.http_port)},
         {"HUB_CLOCK", absl::StrCat("file:", clock_file_)},
         {"HUB_LOG_LEVEL", "debug"}};
-    if (name == "intake" || name == "routing") {
+    if (name == "intake" || name == "routing" || name == "notification") {
       env["HUB_MASTER_KEY_FILE"] = master_key_file_;
+    }
+    if (name == "notification") {
+      env["HUB_NOTIFY_BASE_URL"] = notify_->base_url();
+      env["HUB_NOTIFY_API_KEY_FILE"] = notify_key_file_;
+      env["HUB_NOTIFY_SMS_TEMPLATE"] = "5e1d7c1a-0000-4000-8000-00000000000a";
+      env["HUB_NOTIFY_EMAIL_TEMPLATE"] = "5e1d7c1a-0000-4000-8000-00000000000b";
+      env["HUB_NOTIFY_LETTER_TEMPLATE"] = "5e1d7c1a-0000-4000-8000-00000000000c";
+      env["HUB_POLL_INTERVAL"] = "50ms";
     }
     std::string log = absl::StrCat(::testing::TempDir(), "/", ns_, "-", name, ".log");
     absl::StatusOr<std::unique_ptr<ChildProcess>> process =
@@ -156,6 +181,13 @@ class PipelineE2ETest : public ::testing::Test {
       guardian_route->set_channel(hub::intake::v1::ContactRoute::CHANNEL_PHONE);
       guardian_route->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
       guardian_route->set_value("01632 960123");
+      if (std::string(ref) == "V1") {
+        // V1's mother can be texted; V2's can only be called (a call task).
+        auto* text = guardian->add_contact_routes();
+        text->set_channel(hub::intake::v1::ContactRoute::CHANNEL_SMS);
+        text->set_safety(hub::intake::v1::CHANNEL_SAFETY_SAFE);
+        text->set_value("07700 900124");
+      }
     }
     return report;
   }
@@ -191,6 +223,33 @@ class PipelineE2ETest : public ::testing::Test {
     return response.state();
   }
 
+  // An offset that makes the hub's clock read the next 12:00 in London (never behind real
+  // time, so reports made "an hour ago" are in the past for the services too).
+  static clock::ClockSetting Midday() {
+    absl::TimeZone london;
+    if (!absl::LoadTimeZone("Europe/London", &london)) {
+      london = absl::UTCTimeZone();
+    }
+    const absl::Time now = absl::Now();
+    const absl::CivilDay today = absl::ToCivilDay(now, london);
+    absl::Time noon = absl::FromCivil(absl::CivilHour(today) + 12, london);
+    if (noon < now) {
+      noon = absl::FromCivil(absl::CivilHour(today + 1) + 12, london);
+    }
+    clock::ClockSetting setting;
+    setting.offset = noon - now;
+    return setting;
+  }
+
+  // Waits until the Notify stand-in holds at least `count` notifications; returns them all.
+  std::vector<notification::notify::StoredNotification> WaitForNotify(size_t count) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (notify_->notifications().size() < count && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return notify_->notifications();
+  }
+
   static hub::cases::v1::GetCaseRequest MakeGet(const std::string& case_id) {
     hub::cases::v1::GetCaseRequest request;
     request.set_case_id(case_id);
@@ -214,6 +273,23 @@ class PipelineE2ETest : public ::testing::Test {
     }
     consumer->close();
     return total;
+  }
+
+  // The messages notification recorded: template id -> message ids.
+  std::map<std::string, std::set<std::string>> RecordedMessages() {
+    std::map<std::string, std::set<std::string>> messages;
+    absl::StatusOr<std::vector<kafka::ConsumedRecord>> records =
+        hub::testing::ReadWholeTopic(kafka_, topics_.notification_recorded);
+    EXPECT_THAT(records.status(), IsOk());
+    if (records.ok()) {
+      for (const kafka::ConsumedRecord& record : *records) {
+        hub::events::v1::NotificationRecorded recorded;
+        if (events::ParseRecord(record, events::kNotificationRecordedType, &recorded).ok()) {
+          messages[recorded.template_id()].insert(recorded.notification_id());
+        }
+      }
+    }
+    return messages;
   }
 
   // Every record ever written to `topic`: key, value and header bytes, concatenated.
@@ -330,6 +406,8 @@ class PipelineE2ETest : public ::testing::Test {
   std::string ns_;
   std::string clock_file_;
   std::string master_key_file_;
+  std::string notify_key_file_;
+  std::unique_ptr<notification::notify::NotifyStandIn> notify_;
   events::TopicNames topics_;
   std::map<std::string, RunningService> services_;
   std::unique_ptr<hub::intake::v1::IntakeService::Stub> intake_;
@@ -354,12 +432,12 @@ TEST_F(PipelineE2ETest, ReportTravelsThroughEveryStageAndIsReadableBack) {
     EXPECT_THAT(std::vector<std::string>(services.begin(), services.begin() + 3),
                 ElementsAre("intake", "triage", "routing"));
     EXPECT_EQ(std::count(services.begin(), services.end(), "routing"), 3);
-    EXPECT_EQ(std::count(services.begin(), services.end(), "notification"), 1);
+    EXPECT_GE(std::count(services.begin(), services.end(), "notification"), 1);
     EXPECT_EQ(state.attributes().at("priority"), "PRIORITY_ENHANCED");
     EXPECT_EQ(state.attributes().at("provider_id"), "young-victims");
     EXPECT_EQ(state.attributes().at("referral:young-victims"), "offered");
     EXPECT_EQ(state.attributes().at("referral:hub-victim-care"), "offered");
-    EXPECT_EQ(state.attributes().at("victim_contact_channel"), "CHANNEL_SMS");
+    EXPECT_EQ(state.attributes().at("victim_message"), "victim.referral_made");
   }
 
   // The live view is plain Redis, readable with redis-cli.
@@ -378,7 +456,35 @@ TEST_F(PipelineE2ETest, ReportTravelsThroughEveryStageAndIsReadableBack) {
   EXPECT_EQ(CountRecords(topics_.crime_reported), 2);
   EXPECT_EQ(CountRecords(topics_.needs_assessed), 2);
   EXPECT_EQ(CountRecords(topics_.referral_routed), 2);
-  EXPECT_EQ(CountRecords(topics_.notification_recorded), 2);
+  // Each victim is acknowledged and told a referral was made: V1's mother by text, once
+  // each; V2's mother has only a phone, so Hub staff get call tasks and nothing is sent.
+  // Each provider offered a referral gets a notice by email (Notify here, no SMTP server).
+  std::map<std::string, std::set<std::string>> messages = RecordedMessages();
+  EXPECT_EQ(messages["victim.acknowledgement"].size(), 2u);
+  EXPECT_EQ(messages["victim.referral_made"].size(), 2u);
+  EXPECT_EQ(messages["provider.new_offer"].size(), 4u);
+  EXPECT_EQ(messages.size(), 3u) << [&] {
+    std::string names;
+    for (const auto& [name, ids] : messages) {
+      names += name + " ";
+    }
+    return names;
+  }();
+  std::vector<notification::notify::StoredNotification> sent = WaitForNotify(6);
+  int texts = 0;
+  std::set<std::string> references;
+  for (const auto& notification : sent) {
+    references.insert(notification.reference);
+    if (notification.type == "sms") {
+      ++texts;
+      EXPECT_NE(notification.request_body.find("07700 900124"), std::string::npos);
+      EXPECT_NE(notification.request_body.find("Parent"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(texts, 2);
+  EXPECT_EQ(references.size(), sent.size()) << "no message goes twice";
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(notify_->notifications().size(), 6u) << "nothing more goes";
 }
 
 TEST_F(PipelineE2ETest, ResubmissionPublishesNothingAndConflictsAreRefused) {
@@ -433,8 +539,9 @@ TEST_F(PipelineE2ETest, EveryServiceReadsTheSharedTestClock) {
   grpc::Status status = Submit(report, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   hub::cases::v1::CaseState state = WaitForNotified(response.cases(0).case_id(), 6);
-  // intake, triage, routing's decision and its two offers, notification.
-  ASSERT_EQ(state.history_size(), 6);
+  // intake, triage, routing's decision and its two offers, notification (and then what
+  // notification does with the messages, all at the same frozen time).
+  ASSERT_GE(state.history_size(), 6);
   for (const auto& entry : state.history()) {
     EXPECT_EQ(google::protobuf::util::TimeUtil::TimestampToMilliseconds(entry.recorded_at()),
               absl::ToUnixMillis(frozen))
@@ -444,17 +551,31 @@ TEST_F(PipelineE2ETest, EveryServiceReadsTheSharedTestClock) {
 }
 
 TEST_F(PipelineE2ETest, KilledStageLosesNothingAfterRestart) {
-  services_["triage"].process->Signal(SIGKILL);
-  ASSERT_THAT(services_["triage"].process->Wait(absl::Seconds(10)), IsOk());
+  for (const char* name : {"triage", "notification"}) {
+    services_[name].process->Signal(SIGKILL);
+    ASSERT_THAT(services_[name].process->Wait(absl::Seconds(10)), IsOk());
+  }
 
   hub::intake::v1::SubmitCrimeReportResponse response;
   ASSERT_TRUE(Submit(Report("evt-kill"), &response).ok());
   StartService("triage");
+  StartService("notification");
   for (const auto& receipt : response.cases()) {
     hub::cases::v1::CaseState state = WaitForNotified(receipt.case_id(), 6);
-    EXPECT_EQ(state.history_size(), 6);
+    // intake, triage, routing's decision and its two offers: once each.
+    EXPECT_EQ(std::count_if(state.history().begin(), state.history().end(),
+                            [](const auto& entry) { return entry.service() != "notification"; }),
+              5);
   }
   EXPECT_EQ(CountRecords(topics_.needs_assessed), 2);
+  // V1's mother is texted the acknowledgement and the referral, once each.
+  WaitForNotify(6);
+  absl::SleepFor(absl::Seconds(1));
+  int texts = 0;
+  for (const auto& notification : notify_->notifications()) {
+    texts += notification.type == "sms" ? 1 : 0;
+  }
+  EXPECT_EQ(texts, 2);
 }
 
 // A provider's system, written against the published protos alone (examples/provider_client,
@@ -628,6 +749,18 @@ TEST_F(PipelineE2ETest, PlantedPersonalDataAppearsNowhereInClear) {
   grpc::Status status = Submit(report, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   WaitForNotified(response.cases(0).case_id());
+  // The messages went out by email (through Notify here) with her name in them: the
+  // notification service had the details in clear for the moment of sending only.
+  std::vector<notification::notify::StoredNotification> sent = WaitForNotify(2);
+  ASSERT_GE(sent.size(), 2u);
+  bool told = false;
+  for (const auto& notification : sent) {
+    told = told ||
+           (notification.type == "email" &&
+            notification.request_body.find("zebedee.plantwise@example.org") != std::string::npos &&
+            notification.request_body.find("Zebedee") != std::string::npos);
+  }
+  EXPECT_TRUE(told);
 
   const std::vector<std::string> planted = {
       "Zebedee",     "Quartermaine",  "Plantwise",         "07700 900461",

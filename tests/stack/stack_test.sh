@@ -74,17 +74,17 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 
-# ---- ports: 11 per stack
-mapfile -t ports < <("$repo/deploy/local/free-port" 22)
-((${#ports[@]} == 22)) || fail "free-port gave ${#ports[@]} ports, wanted 22"
+# ---- ports: 13 per stack
+mapfile -t ports < <("$repo/deploy/local/free-port" 26)
+((${#ports[@]} == 26)) || fail "free-port gave ${#ports[@]} ports, wanted 26"
 
-VARS=(HUB_KAFKA_PORT HUB_KAFKA_CONTROLLER_PORT HUB_REDIS_PORT
+VARS=(HUB_KAFKA_PORT HUB_KAFKA_CONTROLLER_PORT HUB_REDIS_PORT HUB_SMTP_PORT HUB_NOTIFY_PORT
   HUB_INTAKE_GRPC_PORT HUB_INTAKE_HTTP_PORT HUB_TRIAGE_GRPC_PORT HUB_TRIAGE_HTTP_PORT
   HUB_ROUTING_GRPC_PORT HUB_ROUTING_HTTP_PORT HUB_NOTIFICATION_GRPC_PORT HUB_NOTIFICATION_HTTP_PORT)
 declare -A A=() B=()
 for i in "${!VARS[@]}"; do
   A[${VARS[$i]}]="${ports[$i]}"
-  B[${VARS[$i]}]="${ports[$((i + 11))]}"
+  B[${VARS[$i]}]="${ports[$((i + 13))]}"
 done
 
 # run_stack a|b ARGS...: the stack script with that stack's directory and ports.
@@ -109,7 +109,8 @@ port_of() {
 
 # expected_endpoints a|b: the NAME=host:port lines `up` must end with.
 expected_endpoints() {
-  local which="$1" name upper
+  local which="$1" name upper dir
+  dir="$([[ "$which" == a ]] && echo "$dir_a" || echo "$dir_b")"
   echo "kafka=127.0.0.1:$(port_of "$which" HUB_KAFKA_PORT)"
   echo "redis=127.0.0.1:$(port_of "$which" HUB_REDIS_PORT)"
   for name in "${SERVICES[@]}"; do
@@ -117,12 +118,14 @@ expected_endpoints() {
     echo "${name}_grpc=127.0.0.1:$(port_of "$which" "HUB_${upper}_GRPC_PORT")"
     echo "${name}_http=127.0.0.1:$(port_of "$which" "HUB_${upper}_HTTP_PORT")"
   done
+  echo "smtp=127.0.0.1:$(port_of "$which" HUB_SMTP_PORT) (mail in $dir/mail)"
+  echo "notify=http://127.0.0.1:$(port_of "$which" HUB_NOTIFY_PORT) (requests in $dir/notify/requests.jsonl)"
 }
 
 check_endpoints() {
   local which="$1" out_file="$2" want got
   want="$(expected_endpoints "$which")"
-  got="$(tail -n 10 "$out_file")"
+  got="$(tail -n 12 "$out_file")"
   [[ "$got" == "$want" ]] || fail "stack $which: up's last lines are
 $got
 but should be

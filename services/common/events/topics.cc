@@ -22,6 +22,7 @@ TopicNames Topics(absl::string_view ns) {
       absl::StrCat(ns, ".routing.staff-alerts.v1"),
       absl::StrCat(ns, ".audit.contact-reads.v1"),
       absl::StrCat(ns, ".notification.recorded.v1"),
+      absl::StrCat(ns, ".notification.status.v1"),
       absl::StrCat(ns, ".deadletter.v1"),
   };
 }
@@ -50,6 +51,7 @@ std::vector<kafka::TopicSpec> TopicSpecs(absl::string_view ns) {
       // The audit trail is kept for good, like the events it audits.
       {names.contact_reads, kEventTopicPartitions, "delete", -1},
       {names.notification_recorded, kEventTopicPartitions, "delete", -1},
+      {names.notification_status, kEventTopicPartitions, "delete", -1},
       {names.dead_letter, 1, "delete", kDeadLetterRetentionMs},
   };
 }

@@ -31,6 +31,8 @@ inline constexpr char kReferralStatusChangedType[] =
 inline constexpr char kStaffAlertType[] = "uk.victimhub.routing.staff_alert.v1";
 inline constexpr char kVictimContactReadType[] = "uk.victimhub.audit.victim_contact_read.v1";
 inline constexpr char kNotificationRecordedType[] = "uk.victimhub.notification.recorded.v1";
+inline constexpr char kNotificationStatusChangedType[] =
+    "uk.victimhub.notification.status_changed.v1";
 
 // Partitions of each event topic: the most instances of one service that can share work.
 inline constexpr int kEventTopicPartitions = 6;
@@ -52,6 +54,8 @@ struct TopicNames {
   // Audit: every read of a victim's contact details by a provider.
   std::string contact_reads;
   std::string notification_recorded;
+  // Each step of a message's delivery (sent, retrying, in doubt, failed, call task).
+  std::string notification_status;
   std::string dead_letter;
 };
 

@@ -1,16 +1,35 @@
 #include "services/common/timers/timer_runner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 #include "services/common/log/log.h"
 #include "services/common/status/status_macros.h"
 
 namespace hub::timers {
+
+std::string ProcessTimerOwner(absl::string_view service) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) {
+    host[0] = '\0';
+  }
+  std::string owner = absl::StrCat(service, "-", host, "-", getpid());
+  for (char& c : owner) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != ':') {
+      c = '-';
+    }
+  }
+  return owner;
+}
+
 namespace {
 
 absl::Status ValidatePositive(absl::string_view field, absl::Duration duration) {

@@ -31,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -54,6 +55,10 @@ struct TimerRunnerConfig {
 // kInvalidArgument naming the field: an invalid owner, a duration that is not positive and
 // finite, batch_size outside 1..kMaxDueLimit, or max_backoff below initial_backoff.
 absl::Status ValidateTimerRunnerConfig(const TimerRunnerConfig& config);
+
+// "<service>-<host>-<pid>" with anything ValidateTimerId would refuse replaced by '-': a
+// claim owner that names this process.
+std::string ProcessTimerOwner(absl::string_view service);
 
 // How long to wait before firing again a timer whose attempt number `attempts` (1-based)
 // failed: initial * 2^(attempts - 1), at most max_backoff.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "openssl/rand.h"
+#include <sys/socket.h>
 
 #include "services/notification/notify/jwt.h"
 
@@ -196,6 +198,7 @@ struct StandInAnswer {
   int status = 200;
   std::string body;
   std::string error_type;
+  std::string error_message;
   std::string notification_id;
 };
 
@@ -209,6 +212,7 @@ StandInAnswer ErrorAnswer(int status, std::vector<ApiError> errors) {
   StandInAnswer answer;
   answer.status = status;
   answer.error_type = errors.empty() ? "" : errors.front().type;
+  answer.error_message = errors.empty() ? "" : errors.front().message;
   answer.body = ErrorBody(status, errors);
   return answer;
 }
@@ -237,9 +241,23 @@ absl::StatusOr<std::unique_ptr<NotifyStandIn>> NotifyStandIn::Start(NotifyStandI
   server.Put(".*", handler);
   server.Patch(".*", handler);
   server.Delete(".*", handler);
-  int port = server.bind_to_any_port("127.0.0.1");
+  // httplib's default also sets SO_REUSEPORT, which would let a second stand-in share a
+  // fixed port silently; SO_REUSEADDR alone allows a quick restart but refuses a live one.
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  const std::string& host = self->options_.host;
+  int port = self->options_.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(host);
+  } else if (!server.bind_to_port(host, port)) {
+    port = -1;
+  }
   if (port <= 0) {
-    return absl::UnavailableError("the Notify stand-in cannot bind a port on 127.0.0.1");
+    return absl::UnavailableError(absl::StrCat("the Notify stand-in cannot listen on ", host, ":",
+                                               self->options_.port,
+                                               ": the port is taken or the address is not local"));
   }
   stand_in->port_ = port;
   stand_in->thread_ = std::thread([self] {
@@ -280,7 +298,9 @@ void NotifyStandIn::Stop() {
   }
 }
 
-std::string NotifyStandIn::base_url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+std::string NotifyStandIn::base_url() const {
+  return absl::StrCat("http://", options_.host, ":", port_);
+}
 
 std::vector<RecordedRequest> NotifyStandIn::requests() const {
   absl::MutexLock lock(&mu_);
@@ -362,12 +382,27 @@ void NotifyStandIn::Handle(const httplib::Request& request, httplib::Response& r
   } else {
     answer = Process(request);
   }
+  RecordedRequest recorded_copy;
+  std::optional<StoredNotification> created;
   {
     absl::MutexLock lock(&mu_);
     RecordedRequest& recorded = requests_[index];
     recorded.status = answer.status;
     recorded.error_type = answer.error_type;
+    recorded.error_message = answer.error_message;
     recorded.notification_id = answer.notification_id;
+    if (options_.on_request) {
+      recorded_copy = recorded;
+      for (const StoredNotification& stored : notifications_) {
+        if (!answer.notification_id.empty() && stored.id == answer.notification_id) {
+          created = stored;
+          break;
+        }
+      }
+    }
+  }
+  if (options_.on_request) {
+    options_.on_request(recorded_copy, created.has_value() ? &*created : nullptr);
   }
   if (fault.has_value() && fault->kind == Fault::Kind::kDelay) {
     // Held back until the delay passes or the stand-in stops.
@@ -479,7 +514,7 @@ NotifyStandIn::Answer NotifyStandIn::CreateNotification(const std::string& type,
   stored.created_at = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", clock.Now(), absl::UTCTimeZone());
   stored.request_body = body_text;
 
-  std::string base = absl::StrCat("http://127.0.0.1:", port_);
+  std::string base = base_url();
   json content = {
       {"body", RenderedBody(body.contains("personalisation") ? body["personalisation"] : json())}};
   if (type == "sms") {
@@ -549,7 +584,7 @@ json NotificationJson(const StoredNotification& stored, const std::string& base)
 }  // namespace
 
 NotifyStandIn::Answer NotifyStandIn::ListNotifications(const httplib::Request& request) const {
-  std::string base = absl::StrCat("http://127.0.0.1:", port_);
+  std::string base = base_url();
   bool by_reference = request.has_param("reference") && !options_.ignore_reference_filter;
   std::string reference = request.get_param_value("reference");
   bool by_type = request.has_param("template_type");
@@ -578,7 +613,7 @@ NotifyStandIn::Answer NotifyStandIn::GetNotification(const std::string& id) cons
   if (!IsUuid(id)) {
     return ErrorAnswer(400, "ValidationError", "notification_id is not a valid UUID");
   }
-  std::string base = absl::StrCat("http://127.0.0.1:", port_);
+  std::string base = base_url();
   absl::MutexLock lock(&mu_);
   for (const StoredNotification& stored : notifications_) {
     if (stored.id == id) {
@@ -589,6 +624,45 @@ NotifyStandIn::Answer NotifyStandIn::GetNotification(const std::string& id) cons
     }
   }
   return ErrorAnswer(404, "NoResultFound", "No result found");
+}
+
+std::string RecordLine(const RecordedRequest& request, const StoredNotification* created,
+                       bool include_content) {
+  if (created != nullptr) {
+    json sent = json::parse(created->request_body, nullptr, /*allow_exceptions=*/false);
+    json personalisation = json::object();
+    if (sent.is_object() && sent.contains("personalisation") &&
+        sent["personalisation"].is_object()) {
+      personalisation = sent["personalisation"];
+    }
+    json keys = json::array();
+    for (const auto& [key, value] : personalisation.items()) {
+      keys.push_back(key);
+    }
+    // In this order, so that a reader of `tail -f` sees what happened first.
+    nlohmann::ordered_json line = {{"event", "accepted"},
+                                   {"id", created->id},
+                                   {"reference", created->reference},
+                                   {"type", created->type},
+                                   {"template_id", created->template_id},
+                                   {"created_at", created->created_at},
+                                   {"personalisation_keys", keys}};
+    if (include_content) {
+      line["personalisation"] = nlohmann::ordered_json(personalisation);
+    }
+    return line.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  if (request.status < 400) {
+    return "";
+  }
+  return nlohmann::ordered_json{{"event", "refused"},
+                                {"method", request.method},
+                                {"path", request.path},
+                                {"status", request.status},
+                                {"error_type", request.error_type},
+                                {"message", request.error_message}}
+      // A path is decoded from the URL, so it may not be UTF-8.
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace hub::notification::notify

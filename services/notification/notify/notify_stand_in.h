@@ -1,5 +1,6 @@
-// A local stand-in for GOV.UK Notify, for tests: an HTTP server on 127.0.0.1 (a free
-// port) that speaks the part of the v2 API the hub uses.
+// A local stand-in for GOV.UK Notify, for tests and the local stack: an HTTP server (by
+// default on 127.0.0.1 and a free port) that speaks the part of the v2 API the hub uses.
+// hub-notify-stand-in (stand_in_main.cc) runs it as a process.
 //
 //   POST /v2/notifications/sms | email | letter   checks the token and the body as Notify
 //        does (required fields, UUIDs, no unknown fields, a letter's address), stores the
@@ -18,14 +19,16 @@
 // connection before the answer's body (a send in doubt).
 //
 // Like Notify, the answers and lookups repeat recipients and rendered content: this is
-// test-only code, for checking that the client never keeps them.
+// code for tests and local stacks only, for checking that the client never keeps them.
 //
 // Lifecycle: Start() binds and serves on background threads; Stop() or the destructor
-// ends serving, waking any answer held back by a delay. Thread-safe.
+// ends serving, waking any answer held back by a delay. Thread-safe; the on_request hook
+// runs on the server's threads, several at once.
 #ifndef HUB_SERVICES_NOTIFICATION_NOTIFY_NOTIFY_STAND_IN_H_
 #define HUB_SERVICES_NOTIFICATION_NOTIFY_NOTIFY_STAND_IN_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,18 +56,6 @@ namespace internal {
 struct StandInAnswer;
 }  // namespace internal
 
-struct NotifyStandInOptions {
-  // The one API key whose tokens are accepted (same format as the client's).
-  std::string api_key;
-  // The stand-in's clock, for iat checks and created_at; null: the system clock.
-  std::shared_ptr<clock::Clock> clock;
-  // Largest difference between a token's iat and the clock, either way.
-  absl::Duration clock_tolerance = absl::Seconds(30);
-  // Lists every notification whatever ?reference= says, like a server or proxy that drops
-  // the query: a client must not take another message's notification for its own.
-  bool ignore_reference_filter = false;
-};
-
 // One request as the stand-in saw it.
 struct RecordedRequest {
   std::string method;
@@ -76,8 +67,10 @@ struct RecordedRequest {
   std::string body;
   // What the stand-in answered (or started to answer, for a dropped answer).
   int status = 0;
-  // Notify's error type when it answered an error.
+  // Notify's error type and first message when it answered an error (the messages name
+  // fields, never values).
   std::string error_type;
+  std::string error_message;
   // The notification the request created, if any.
   std::string notification_id;
 };
@@ -95,15 +88,33 @@ struct StoredNotification {
   std::string request_body;
 };
 
+struct NotifyStandInOptions {
+  // The one API key whose tokens are accepted (same format as the client's).
+  std::string api_key;
+  // The stand-in's clock, for iat checks and created_at; null: the system clock.
+  std::shared_ptr<clock::Clock> clock;
+  // Largest difference between a token's iat and the clock, either way.
+  absl::Duration clock_tolerance = absl::Seconds(30);
+  // Lists every notification whatever ?reference= says, like a server or proxy that drops
+  // the query: a client must not take another message's notification for its own.
+  bool ignore_reference_filter = false;
+  // Where to listen. Port 0 picks a free one (see port()).
+  std::string host = "127.0.0.1";
+  int port = 0;
+  // Called once per request when its answer is decided (before any injected delay), with the
+  // notification it created, or null. Runs on the server's threads, several at once.
+  std::function<void(const RecordedRequest&, const StoredNotification*)> on_request;
+};
+
 class NotifyStandIn {
  public:
-  // kInvalidArgument for a bad key; kUnavailable if no port can be bound.
+  // kInvalidArgument for a bad key; kUnavailable if the host and port cannot be bound.
   static absl::StatusOr<std::unique_ptr<NotifyStandIn>> Start(NotifyStandInOptions options);
   ~NotifyStandIn();
   NotifyStandIn(const NotifyStandIn&) = delete;
   NotifyStandIn& operator=(const NotifyStandIn&) = delete;
 
-  // "http://127.0.0.1:<port>".
+  // "http://<host>:<port>".
   std::string base_url() const;
   int port() const { return port_; }
 
@@ -161,6 +172,16 @@ class NotifyStandIn {
   std::vector<StoredNotification> notifications_ ABSL_GUARDED_BY(mu_);
   std::deque<Fault> faults_ ABSL_GUARDED_BY(mu_);
 };
+
+// What a record file (hub-notify-stand-in --record) holds for one request: a JSON object
+// on one line (no newline), or "" when there is nothing to record (a lookup that succeeded).
+//   a send it accepted: {"event":"accepted","id","reference","type","template_id",
+//     "created_at","personalisation_keys":[...]}, and with `include_content` also
+//     "personalisation":{...}, the values as sent: personal data, for local demos only;
+//   a request it refused (status 400 or more): {"event":"refused","method","path","status",
+//     "error_type","message"}, which never holds a token or a value from the body.
+std::string RecordLine(const RecordedRequest& request, const StoredNotification* created,
+                       bool include_content);
 
 }  // namespace hub::notification::notify
 

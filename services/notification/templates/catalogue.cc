@@ -34,11 +34,6 @@ const std::vector<VariableSpec>& AllVariables() {
        "Friday 21 March 2025", "dydd Gwener 21 Mawrth 2025"},
       {"decision_date", false, "The date of the police decision (FormatDate).", "18 March 2025",
        "18 Mawrth 2025"},
-      {"bail_until", false, "The date bail ends (FormatDate).", "15 April 2025", "15 Ebrill 2025"},
-      {"bail_conditions", false, "The bail conditions as the police gave them (free text).",
-       "Not to contact you directly or indirectly. Not to go to your street.",
-       "Peidio â chysylltu â chi yn uniongyrchol nac yn anuniongyrchol. Peidio â mynd i'ch "
-       "stryd."},
       // Provider messages.
       {"referral_reference", true, "The referral's reference: opaque.", "REF-8842-KQ",
        "REF-8842-KQ"},
@@ -77,12 +72,11 @@ const std::vector<VariableSpec>& AllVariables() {
 const std::vector<MessageSpec>& AllMessages() {
   using enum Audience;
   using enum Channel;
-  // A police case update (Right 6) says which decision was made and when.
+  // A police case update (Right 6) says which decision was made and when. Bail updates use
+  // the same variables: the police's Milestone carries no bail end date or conditions, so
+  // their templates send the victim to the officer in the case or the hub for those.
   const std::vector<absl::string_view> update = {"first_name", "case_reference",  "support_phone",
                                                  "hub_name",   "crime_reference", "decision_date"};
-  std::vector<absl::string_view> bail = update;
-  bail.push_back("bail_until");
-  bail.push_back("bail_conditions");
   static const auto* messages = new std::vector<MessageSpec>{
       {"victim.acknowledgement",
        kVictim,
@@ -129,13 +123,15 @@ const std::vector<MessageSpec>& AllMessages() {
       {"victim.update.bail",
        kVictim,
        {kSms, kEmail, kLetter},
-       bail,
-       "Case update: released on bail, with the conditions (Right 6)."},
+       update,
+       "Case update: released on bail; the officer in the case or the hub explains the "
+       "conditions (Right 6)."},
       {"victim.update.bail_changed",
        kVictim,
        {kSms, kEmail, kLetter},
-       bail,
-       "Case update: bail or its conditions changed (Right 6)."},
+       update,
+       "Case update: bail or its conditions changed; the officer in the case or the hub "
+       "explains them (Right 6)."},
       {"victim.update.no_further_action",
        kVictim,
        {kSms, kEmail, kLetter},

@@ -39,13 +39,27 @@ TEST(CatalogueTest, TheMessagesTheServiceAlreadyNamesExist) {
 }
 
 TEST(CatalogueTest, NothingThatMayNameTheCrimeOrServiceIsLockScreenSafe) {
-  for (absl::string_view name : {"provider_name", "hub_name", "crime_reference", "reported_on",
-                                 "decision_date", "bail_conditions", "bail_until", "portal_url",
-                                 "case_url", "dashboard_url", "deadline_name", "failure_reason"}) {
+  for (absl::string_view name :
+       {"provider_name", "hub_name", "crime_reference", "reported_on", "decision_date",
+        "portal_url", "case_url", "dashboard_url", "deadline_name", "failure_reason"}) {
     const VariableSpec* variable = FindVariable(name);
     ASSERT_NE(variable, nullptr) << name;
     EXPECT_FALSE(variable->lock_screen_safe) << name;
   }
+}
+
+// The police's Milestone carries no bail end date or conditions, so bail updates must not
+// ask for them: they need only what every other case update needs.
+TEST(CatalogueTest, BailUpdatesNeedOnlyWhatEveryCaseUpdateNeeds) {
+  const MessageSpec* arrest = FindMessage("victim.update.arrest");
+  ASSERT_NE(arrest, nullptr);
+  for (absl::string_view id : {"victim.update.bail", "victim.update.bail_changed"}) {
+    const MessageSpec* bail = FindMessage(id);
+    ASSERT_NE(bail, nullptr) << id;
+    EXPECT_EQ(bail->variables, arrest->variables) << id;
+  }
+  EXPECT_EQ(FindVariable("bail_until"), nullptr);
+  EXPECT_EQ(FindVariable("bail_conditions"), nullptr);
 }
 
 TEST(CatalogueTest, ChannelsMapToParts) {

@@ -360,11 +360,11 @@ TEST(LoadTest, IndiscreetVariableInAnSmsOrPreviewIsRefused) {
 
 TEST(LoadTest, ParseErrorsNameTheLine) {
   TemplateDir dir;
-  dir.Replace("victim.update.bail/en/letter.txt",
-              "The bail conditions are:", "{{#bail_until}}The bail conditions are:");
+  dir.Replace("victim.update.bail/en/letter.txt", "Bail can come with conditions",
+              "{{#decision_date}}Bail can come with conditions");
   EXPECT_THAT(dir.Load(),
               StatusIs(kInvalid, AllOf(HasSubstr("victim.update.bail/en/letter.txt: does not "
-                                                 "parse: Unclosed section \"bail_until\""),
+                                                 "parse: Unclosed section \"decision_date\""),
                                        HasSubstr("(line 9)"))));
 }
 

@@ -540,7 +540,7 @@ class Parser {
     ReadOrganizations(organizations);
     ReadServices(*organizations, services);
     ReadLocations();
-    ReadContacts();
+    ReadContacts(services);
     ReadServiceAreas(services);
     ReadSchedules(services);
     ReadPhones(services);
@@ -795,7 +795,7 @@ class Parser {
     });
   }
 
-  void ReadContacts() {
+  void ReadContacts(std::vector<Service>* services) {
     Each("contacts", false, "contact", [&](const Record& r, const Json&) {
       bool linked = false;
       if (r.Has("organization_id")) {
@@ -804,7 +804,12 @@ class Parser {
       }
       if (r.Has("service_id")) {
         linked = true;
-        Reference(r, "service_id", known_.services, "service", false);
+        Service* s =
+            ServiceById(services, Reference(r, "service_id", known_.services, "service", false));
+        std::optional<std::string> email = r.String("email", /*required=*/false);
+        if (s != nullptr && email && !email->empty()) {
+          s->emails.push_back(*email);
+        }
       }
       if (r.Has("location_id")) {
         linked = true;

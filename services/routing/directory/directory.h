@@ -73,6 +73,9 @@ struct Service {
   std::set<std::string> postcode_districts;  // Upper case, e.g. "PE1", "CB4".
   std::vector<std::string> languages;        // ISO 639 codes, e.g. "en", "pl".
   std::vector<std::string> phones;
+  // Email addresses of the service's contacts, in file order: the first is where
+  // notification sends new offers and reminders.
+  std::vector<std::string> emails;
   std::vector<Schedule> schedules;
   // The routing extension.
   std::set<std::string> needs;       // Need-domain ids of the offence table.
