@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -24,6 +25,7 @@
 #include "services/common/rpc/error_details.h"
 #include "services/common/seal/master_key.h"
 #include "services/hubctl/cli.h"
+#include "services/hubctl/task_commands.h"
 #include "services/hubctl/triage_commands.h"
 
 namespace hub::hubctl {
@@ -45,7 +47,10 @@ constexpr char kUsageText[] =
     "[--offence-table PATH] [--calendar PATH]\n"
     "  hubctl triage reassess CASE_ID --reason REASON --request-id ID [--priority immediate|"
     "enhanced] [--marac] [--needs a,b] [--triage HOST:PORT] [--caller PRINCIPAL]\n"
-    "  hubctl triage history CASE_ID [--json] [--triage HOST:PORT] [--caller PRINCIPAL]\n";
+    "  hubctl triage history CASE_ID [--json] [--triage HOST:PORT] [--caller PRINCIPAL]\n"
+    "  hubctl tasks list [--notification HOST:PORT] [--limit N] [--json] [--caller PRINCIPAL]\n"
+    "  hubctl tasks done MESSAGE_ID --outcome TEXT [--notification HOST:PORT] [--json] "
+    "[--caller PRINCIPAL]\n";
 
 // The JSON files named on the command line: "-" is stdin, a directory stands for its
 // *.json files in name order.
@@ -386,6 +391,14 @@ int Case(const Parsed& parsed, std::ostream& out, std::ostream& err) {
       out << text;
       return kOk;
     }
+    // How the victim's acknowledgement went: "sent by email", "call_task", "withheld", ...
+    auto acknowledgement = [](const auto& attribute) {
+      std::string told = attribute("message:victim.acknowledgement");
+      if (told == "-") {
+        told = attribute("message:victim.self_referral_acknowledgement");
+      }
+      return told == "-" ? told : absl::StrReplaceAll(told, {{" ", "_"}});
+    };
     for (const auto& state : response.cases()) {
       auto attribute = [&state](const char* name) {
         auto it = state.attributes().find(name);
@@ -393,7 +406,7 @@ int Case(const Parsed& parsed, std::ostream& out, std::ostream& err) {
       };
       out << state.case_id() << "  " << hub::cases::v1::Stage_Name(state.stage()) << "  "
           << attribute("priority") << "  " << attribute("provider_id") << "  "
-          << attribute("victim_contact_channel") << "  " << FormatTime(state.updated_at()) << "\n";
+          << acknowledgement(attribute) << "  " << FormatTime(state.updated_at()) << "\n";
     }
     return kOk;
   }
@@ -510,6 +523,9 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   }
   if (command == "triage") {
     return Triage(parsed, in, out, err);
+  }
+  if (command == "tasks") {
+    return Tasks(parsed, out, err);
   }
   err << "hubctl: unknown command '" << command << "'\n" << kUsageText;
   return kUsage;

@@ -7,10 +7,12 @@
 //   hubctl topics ensure [--kafka HOST:PORT] [--namespace NS]
 //   hubctl topics list [--namespace NS]
 //   hubctl clock show|freeze TIME|offset DURATION|real --file PATH
+//   hubctl tasks list [--notification HOST:PORT] [--limit N] [--json]
+//   hubctl tasks done MESSAGE_ID --outcome TEXT [--notification HOST:PORT]
 //
 // Addresses default to the local stack's ports and can be set with HUB_INTAKE_ADDR,
-// HUB_CASES_ADDR and HUB_KAFKA_BOOTSTRAP. Every command exits 0 on success, 1 when the
-// hub refused or failed, 2 on bad usage, and prints errors to stderr.
+// HUB_CASES_ADDR, HUB_NOTIFICATION_ADDR and HUB_KAFKA_BOOTSTRAP. Every command exits 0 on
+// success, 1 when the hub refused or failed, 2 on bad usage, and prints errors to stderr.
 #ifndef HUB_SERVICES_HUBCTL_HUBCTL_H_
 #define HUB_SERVICES_HUBCTL_HUBCTL_H_
 

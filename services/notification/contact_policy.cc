@@ -455,6 +455,21 @@ bool WithinSafeTimes(const SafeTimes& windows, absl::Time t) {
                      [local](const SafeTime& window) { return Inside(window, local); });
 }
 
+absl::Time EarliestUse(const ContactRoute& route, Medium medium, absl::Time now,
+                       int reasonable_hours_start_minute, int reasonable_hours_end_minute) {
+  if (!route.safe_times().empty()) {
+    return NextSafeTime(route.safe_times(), now);
+  }
+  if (NeedsReasonableHours(medium)) {
+    SafeTimes hours;
+    SafeTime* window = hours.Add();
+    window->set_start_minute(reasonable_hours_start_minute);
+    window->set_end_minute(reasonable_hours_end_minute);
+    return NextSafeTime(hours, now);
+  }
+  return now;
+}
+
 absl::Time NextSafeTime(const SafeTimes& windows, absl::Time now) {
   if (WithinSafeTimes(windows, now)) {
     return now;

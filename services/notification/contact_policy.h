@@ -158,6 +158,15 @@ bool WithinSafeTimes(const google::protobuf::RepeatedPtrField<hub::intake::v1::S
 absl::Time NextSafeTime(
     const google::protobuf::RepeatedPtrField<hub::intake::v1::SafeTime>& windows, absl::Time now);
 
+// The earliest time at or after `now` that `medium` may use `route` (rule 7): the route's
+// safe times when it has any; otherwise reasonable hours ([start, end) minutes after
+// midnight, UK time) for SMS and calls, and `now` for email and letters. What the outbox
+// checks again at the moment of sending, so a retry or a later route never goes outside
+// the window the plan was made for.
+absl::Time EarliestUse(const hub::intake::v1::ContactRoute& route, Medium medium, absl::Time now,
+                       int reasonable_hours_start_minute = 8 * 60,
+                       int reasonable_hours_end_minute = 20 * 60);
+
 }  // namespace hub::notification
 
 #endif  // HUB_SERVICES_NOTIFICATION_CONTACT_POLICY_H_

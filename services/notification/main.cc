@@ -15,7 +15,9 @@
 //   --notify-base-url, --notify-api-key-file, --notify-ca-file, --notify-sms-template,
 //   --notify-email-template, --notify-letter-template
 //   What messages say and where staff mail goes: --support-phone, --staff-email,
-//   --portal-url, --console-url
+//   --portal-url, --console-url, --hub-name-en, --hub-name-cy
+//   --reasonable-hours (08:00-20:00, UK time): when texts and calls may go to a route
+//   without safe times
 //   Delivery: --poll-interval (timers, 200ms), --retry-backoff (30s, doubling to
 //   --retry-backoff-max, 1h), --retry-attempts (6 per channel), --settle-time (2m: how long
 //   after an unanswered Notify request a lookup that finds nothing is conclusive)
@@ -23,8 +25,11 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 #include "services/common/config/config.h"
@@ -62,6 +67,9 @@ constexpr char kRetryBackoff[] = "retry-backoff";
 constexpr char kRetryBackoffMax[] = "retry-backoff-max";
 constexpr char kRetryAttempts[] = "retry-attempts";
 constexpr char kSettleTime[] = "settle-time";
+constexpr char kHubNameEn[] = "hub-name-en";
+constexpr char kHubNameCy[] = "hub-name-cy";
+constexpr char kReasonableHours[] = "reasonable-hours";
 
 // A secret read from a file, without surrounding whitespace; never logged.
 absl::StatusOr<std::string> ReadSecretFile(absl::string_view setting, const std::string& path) {
@@ -143,6 +151,29 @@ absl::StatusOr<std::unique_ptr<hub::notification::notify::NotifyClient>> NotifyF
   return notify::NotifyClient::Create(std::move(options), std::move(clock));
 }
 
+// "HH:MM-HH:MM" (UK local time) as minutes after midnight, start before end.
+absl::StatusOr<std::pair<int, int>> ParseHours(absl::string_view text) {
+  auto minutes = [](absl::string_view hhmm) -> int {
+    int hours = 0;
+    int mins = 0;
+    if (hhmm.size() != 5 || hhmm[2] != ':' || !absl::SimpleAtoi(hhmm.substr(0, 2), &hours) ||
+        !absl::SimpleAtoi(hhmm.substr(3, 2), &mins) || hours < 0 || hours > 24 || mins < 0 ||
+        mins > 59 || (hours == 24 && mins != 0)) {
+      return -1;
+    }
+    return hours * 60 + mins;
+  };
+  const size_t dash = text.find('-');
+  const int start = dash == absl::string_view::npos ? -1 : minutes(text.substr(0, dash));
+  const int end = dash == absl::string_view::npos ? -1 : minutes(text.substr(dash + 1));
+  if (start < 0 || end < 0 || start >= end) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", kReasonableHours,
+                     " must be HH:MM-HH:MM in UK time, start before end, e.g. 08:00-20:00"));
+  }
+  return std::make_pair(start, end);
+}
+
 absl::StatusOr<hub::notification::NotificationOptions> OptionsFrom(
     const config::ConfigSource& settings) {
   hub::notification::NotificationOptions options;
@@ -152,6 +183,12 @@ absl::StatusOr<hub::notification::NotificationOptions> OptionsFrom(
   HUB_ASSIGN_OR_RETURN(hub.staff_email, config::GetString(settings, kStaffEmail, hub.staff_email));
   HUB_ASSIGN_OR_RETURN(hub.portal_url, config::GetString(settings, kPortalUrl, hub.portal_url));
   HUB_ASSIGN_OR_RETURN(hub.console_url, config::GetString(settings, kConsoleUrl, hub.console_url));
+  HUB_ASSIGN_OR_RETURN(hub.name_en, config::GetString(settings, kHubNameEn, hub.name_en));
+  HUB_ASSIGN_OR_RETURN(hub.name_cy, config::GetString(settings, kHubNameCy, hub.name_cy));
+  HUB_ASSIGN_OR_RETURN(std::string hours,
+                       config::GetString(settings, kReasonableHours, "08:00-20:00"));
+  HUB_ASSIGN_OR_RETURN(std::tie(hub.reasonable_hours_start_minute, hub.reasonable_hours_end_minute),
+                       ParseHours(hours));
   HUB_ASSIGN_OR_RETURN(options.timer_poll_interval,
                        config::GetDuration(settings, kPollInterval, absl::Milliseconds(200),
                                            absl::Milliseconds(10), absl::Seconds(10)));
@@ -168,6 +205,8 @@ absl::StatusOr<hub::notification::NotificationOptions> OptionsFrom(
   HUB_ASSIGN_OR_RETURN(outbox.settle_time,
                        config::GetDuration(settings, kSettleTime, outbox.settle_time,
                                            absl::Milliseconds(10), absl::Hours(24)));
+  outbox.reasonable_hours_start_minute = hub.reasonable_hours_start_minute;
+  outbox.reasonable_hours_end_minute = hub.reasonable_hours_end_minute;
   return options;
 }
 
@@ -186,7 +225,8 @@ int main(int argc, char** argv) {
       kNotifyBaseUrl,       kNotifyKeyFile,        kNotifyCaFile,     kNotifySmsTemplate,
       kNotifyEmailTemplate, kNotifyLetterTemplate, kSupportPhone,     kStaffEmail,
       kPortalUrl,           kConsoleUrl,           kPollInterval,     kRetryBackoff,
-      kRetryBackoffMax,     kRetryAttempts,        kSettleTime};
+      kRetryBackoffMax,     kRetryAttempts,        kSettleTime,       kHubNameEn,
+      kHubNameCy,           kReasonableHours};
   for (const std::string& name : hub::notification::smtp::SmtpSettingNames()) {
     spec.extra_settings.insert(name);
   }

@@ -95,6 +95,9 @@ OutgoingMessage VictimMessage(const hub::events::v1::NeedsAssessed& assessment,
   message.set_language(std::string(templates::LanguageCode(language)));
   message.set_cause_event_id(cause.event_id);
   message.set_cause_topic(cause.topic);
+  // An assessment's messages are history of the assessed case: they must not move it to
+  // NOTIFIED before routing has decided (ReferralMadeFor raises it).
+  message.set_history_stage(hub::cases::v1::STAGE_ASSESSED);
   *message.mutable_created_at() = ToProto(now);
   *message.mutable_updated_at() = ToProto(now);
   *message.mutable_victim() = victim;
@@ -106,7 +109,9 @@ OutgoingMessage VictimMessage(const hub::events::v1::NeedsAssessed& assessment,
   variables["support_phone"] = hub.support_phone;
   variables["hub_name"] = language == templates::Language::kWelsh ? hub.name_cy : hub.name_en;
 
-  const ContactSituation situation = VictimSituation(assessment, now);
+  ContactSituation situation = VictimSituation(assessment, now);
+  situation.reasonable_hours_start_minute = hub.reasonable_hours_start_minute;
+  situation.reasonable_hours_end_minute = hub.reasonable_hours_end_minute;
   const ContactPlan plan = PlanContact(situation);
   message.set_use_guardian(situation.guardian);
   for (const std::string& decision : plan.decisions) {
@@ -232,6 +237,7 @@ std::optional<OutgoingMessage> ReferralMadeFor(const hub::events::v1::ReferralRo
       templates::LanguageForTag(assessment.crime().report().victims(0).language());
   OutgoingMessage message = VictimMessage(assessment, "victim.referral_made", cause, hub, now);
   message.set_referral_id(routed.referral_id());
+  message.set_history_stage(hub::cases::v1::STAGE_NOTIFIED);
   auto& variables = *message.mutable_variables();
   variables["provider_name"] =
       absl::StrJoin(names, language == templates::Language::kWelsh ? " a " : " and ");
@@ -252,6 +258,7 @@ OutgoingMessage ProviderOfferFor(const hub::events::v1::ReferralStatusChanged& o
   message.set_case_id(offered.case_id());
   message.set_referral_id(offered.referral_id());
   message.set_audience("provider");
+  message.set_history_stage(hub::cases::v1::STAGE_ROUTED);
   message.set_template_id(std::string(template_id));
   message.set_language("en");
   message.set_address(address);
@@ -314,6 +321,7 @@ std::optional<OutgoingMessage> StaffMessageFor(const hub::events::v1::StaffAlert
   message.set_case_id(alert.case_id());
   message.set_referral_id(alert.referral_id());
   message.set_audience("staff");
+  message.set_history_stage(hub::cases::v1::STAGE_ROUTED);
   message.set_template_id(std::string(template_id));
   message.set_language("en");
   message.set_address(hub.staff_email);

@@ -41,12 +41,16 @@ namespace hub::notification {
 struct HubDetails {
   std::string support_phone = "0300 123 4567";
   std::string name_en = "Victim and Witness Hub";
-  std::string name_cy = "Hyb Dioddefwyr a Thystion";
+  std::string name_cy = "Hwb Dioddefwyr a Thystion";
   // https links; a referral's, case's id is appended.
   std::string portal_url = "https://portal.victimhub.example/referrals/";
   std::string console_url = "https://console.victimhub.example/cases/";
   // The Hub team's mailbox for staff messages.
   std::string staff_email = "hub-team@victimhub.example";
+  // Reasonable hours for texts and calls to routes without safe times: [start, end)
+  // minutes after midnight, UK time.
+  int reasonable_hours_start_minute = 8 * 60;
+  int reasonable_hours_end_minute = 20 * 60;
 };
 
 // The event that caused a message.

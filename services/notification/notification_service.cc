@@ -48,6 +48,7 @@ std::string PlanSummary(const hub::notification::v1::OutgoingMessage& message) {
 }  // namespace
 
 std::string DefaultTemplatesDir() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read once at start-up, before threads start.
   const char* dir = std::getenv("HUB_TEMPLATES_DIR");
   return dir != nullptr && *dir != '\0' ? std::string(dir) : templates::SourceTreeTemplatesDir();
 }
@@ -102,7 +103,8 @@ NotificationService::NotificationService(runtime::ServiceContext& context, Notif
             outbox_options.consumer_group =
                 events::ConsumerGroup(context.config.ns, "notification");
             return outbox_options;
-          }()) {}
+          }()),
+      task_api_(context.identity, &messages_, &outbox_) {}
 
 NotificationService::~NotificationService() { OnStopping(); }
 
@@ -123,6 +125,8 @@ void NotificationService::OnReloadSignal() {
     }
   }
 }
+
+std::vector<grpc::Service*> NotificationService::GrpcServices() { return {&task_api_}; }
 
 std::vector<std::string> NotificationService::ConsumedTopics() {
   return {context_.topics.needs_assessed, context_.topics.referral_routed,

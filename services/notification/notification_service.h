@@ -36,6 +36,7 @@
 #include "services/notification/outbox/channels.h"
 #include "services/notification/outbox/message_store.h"
 #include "services/notification/outbox/outbox.h"
+#include "services/notification/task_api.h"
 #include "services/notification/templates/templates.h"
 #include "services/routing/directory/directory.h"
 
@@ -64,6 +65,7 @@ class NotificationService : public runtime::Service {
       NotificationOptions options);
   ~NotificationService() override;
 
+  std::vector<grpc::Service*> GrpcServices() override;
   std::vector<std::string> ConsumedTopics() override;
   absl::Status Handle(const kafka::ConsumedRecord& record) override;
   void OnReloadSignal() override;
@@ -94,6 +96,7 @@ class NotificationService : public runtime::Service {
   outbox::MessageStore messages_;
   std::unique_ptr<timers::TimerStore> timers_;
   outbox::Outbox outbox_;
+  StaffTaskApi task_api_;
   std::unique_ptr<timers::TimerRunner> runner_;
 };
 

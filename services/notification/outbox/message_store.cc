@@ -148,6 +148,9 @@ absl::Status MessageStore::RemoveTask(absl::string_view message_id) {
 }
 
 absl::StatusOr<std::vector<TaskEntry>> MessageStore::Tasks(int limit) {
+  if (limit < 1) {
+    return absl::InvalidArgumentError("limit: at least 1 task must be asked for");
+  }
   HUB_ASSIGN_OR_RETURN(
       redis::Reply reply,
       redis_->Command({"ZRANGE", TasksKey(), "0", absl::StrCat(limit - 1), "WITHSCORES"}));

@@ -12,6 +12,7 @@
 #include "services/common/log/log.h"
 #include "services/common/seal/pii.h"
 #include "services/common/status/status_macros.h"
+#include "services/notification/contact_policy.h"
 
 namespace hub::notification::outbox {
 namespace {
@@ -118,6 +119,12 @@ void NextRoute(OutgoingMessage& message, absl::string_view why) {
   message.set_state_reported(false);
 }
 
+hub::cases::v1::Stage HistoryStage(const OutgoingMessage& message) {
+  return message.history_stage() == hub::cases::v1::STAGE_UNSPECIFIED
+             ? hub::cases::v1::STAGE_NOTIFIED
+             : message.history_stage();
+}
+
 DeliveryState FinalDeliveryState(MessageState state) {
   switch (state) {
     case hub::notification::v1::MESSAGE_STATE_SENT:
@@ -131,7 +138,38 @@ DeliveryState FinalDeliveryState(MessageState state) {
   }
 }
 
+Medium MediumOf(Channel channel) {
+  switch (channel) {
+    case hub::events::v1::CHANNEL_EMAIL:
+      return Medium::kEmail;
+    case hub::events::v1::CHANNEL_SMS:
+      return Medium::kSms;
+    case hub::events::v1::CHANNEL_LETTER:
+      return Medium::kLetter;
+    default:
+      return Medium::kCall;
+  }
+}
+
 }  // namespace
+
+absl::Time Outbox::EarliestAllowed(const OutgoingMessage& message, const PlannedRoute& route,
+                                   absl::Time now) const {
+  if (message.audience() != "victim" || route.route_index() < 0) {
+    return now;
+  }
+  const bool guardian = message.use_guardian() && message.victim().has_parent_guardian();
+  const auto& routes = guardian ? message.victim().parent_guardian().contact_routes()
+                                : message.victim().contact_routes();
+  if (route.route_index() >= routes.size()) {
+    return now;
+  }
+  const absl::Time earliest =
+      EarliestUse(routes[route.route_index()], MediumOf(route.channel()), now,
+                  options_.reasonable_hours_start_minute, options_.reasonable_hours_end_minute);
+  // A window that never opens was refused when the plan was made; never wait forever.
+  return earliest == absl::InfiniteFuture() ? now : earliest;
+}
 
 std::string ReferenceFor(absl::string_view message_id, int route) {
   return absl::StrCat(message_id, "-", route);
@@ -216,7 +254,8 @@ absl::StatusOr<StoredMessage> Outbox::Enqueue(const OutgoingMessage& message) {
       kept.state() == hub::notification::v1::MESSAGE_STATE_IN_DOUBT) {
     absl::Time at = deps_.clock->Now();
     if (kept.state() == hub::notification::v1::MESSAGE_STATE_PENDING &&
-        kept.current() < kept.plan_size()) {
+        kept.current() < kept.plan_size() &&
+        kept.plan(kept.current()).channel() != hub::events::v1::CHANNEL_CALL_TASK) {
       at = std::max(at, FromProto(kept.plan(kept.current()).not_before()));
     }
     HUB_RETURN_IF_ERROR(Schedule(kept.message_id(), at));
@@ -284,6 +323,16 @@ absl::StatusOr<Outbox::Step> Outbox::StepOnce(absl::string_view message_id) {
         return Step::kMoved;
       }
       const PlannedRoute& route = message.plan(message.current());
+      // A call task is queued at once, due at the route's safe time: staff see what is
+      // coming, not only what is due.
+      if (route.channel() == hub::events::v1::CHANNEL_CALL_TASK) {
+        message.set_state(hub::notification::v1::MESSAGE_STATE_CALL_TASK);
+        message.set_final_reason(route.reason());
+        message.set_state_reported(false);
+        HUB_ASSIGN_OR_RETURN(bool saved, Save(message, stored.version));
+        static_cast<void>(saved);
+        return Step::kMoved;
+      }
       absl::Time not_before = FromProto(route.not_before());
       // A retry waits for its backoff.
       for (const Attempt& attempt : message.attempts()) {
@@ -292,17 +341,12 @@ absl::StatusOr<Outbox::Step> Outbox::StepOnce(absl::string_view message_id) {
           not_before = std::max(not_before, FromProto(attempt.next_attempt_at()));
         }
       }
+      // The victim's safe times (or reasonable hours) are checked again now: a retry, a
+      // resend after a lookup or a later route must not go outside them either.
+      not_before = std::max(not_before, EarliestAllowed(message, route, now));
       if (now < not_before) {
         HUB_RETURN_IF_ERROR(Schedule(message.message_id(), not_before));
         return Step::kDone;
-      }
-      if (route.channel() == hub::events::v1::CHANNEL_CALL_TASK) {
-        message.set_state(hub::notification::v1::MESSAGE_STATE_CALL_TASK);
-        message.set_final_reason(route.reason());
-        message.set_state_reported(false);
-        HUB_ASSIGN_OR_RETURN(bool saved, Save(message, stored.version));
-        static_cast<void>(saved);
-        return Step::kMoved;
       }
       return StartAttempt(std::move(stored));
     }
@@ -354,11 +398,12 @@ absl::StatusOr<Outbox::Step> Outbox::StartAttempt(StoredMessage stored) {
   absl::StatusOr<Delivery> delivery = Compose(message, route);
   SendReport report;
   if (absl::IsNotFound(delivery.status()) || absl::IsFailedPrecondition(delivery.status())) {
-    // The victim's data was erased, or there is nobody to address: nothing may be sent.
-    attempt->set_outcome(hub::events::v1::DELIVERY_STATE_FAILED);
+    // The victim's data was erased, or there is nobody to address: nothing may be sent,
+    // on any route (not a channel's failure: no dead letter, no alert).
+    attempt->set_outcome(hub::events::v1::DELIVERY_STATE_WITHHELD);
     attempt->set_reason(std::string(delivery.status().message()));
     *attempt->mutable_ended_at() = ToProto(now);
-    attempt->set_reported(false);
+    attempt->set_reported(true);  // The final state tells it.
     message.set_state(hub::notification::v1::MESSAGE_STATE_WITHHELD);
     message.set_final_reason(std::string(delivery.status().message()));
     message.set_state_reported(false);
@@ -606,9 +651,13 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
         alert.set_case_id(message.case_id());
         alert.set_referral_id(message.referral_id());
         alert.set_kind(hub::events::v1::STAFF_ALERT_KIND_DELIVERY_FAILED);
-        alert.set_reason(absl::StrCat(message.template_id(), " to the ", message.audience(),
-                                      " could not be delivered by ", ChannelWord(channel),
-                                      "; the next safe route is tried."));
+        const bool next_route = attempt.route() + 1 < message.plan_size();
+        alert.set_reason(absl::StrCat(
+            message.template_id(), " to the ", message.audience(), " could not be delivered by ",
+            ChannelWord(channel),
+            next_route ? absl::StrCat("; next: ",
+                                      ChannelWord(message.plan(attempt.route() + 1).channel()), ".")
+                       : "; no route is left: contact them another way."));
         *alert.mutable_raised_at() = ToProto(now);
         alert.set_message_id(message.message_id());
         alert.set_channel(ChannelWord(channel));
@@ -622,7 +671,7 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
     if (!message.case_id().empty() && deps_.cases != nullptr) {
       casestate::CaseStep history;
       history.case_id = message.case_id();
-      history.stage = hub::cases::v1::STAGE_NOTIFIED;
+      history.stage = HistoryStage(message);
       history.service = "notification";
       history.event_id = event_id;
       history.recorded_at = FromProto(attempt.ended_at());
@@ -631,6 +680,11 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
           absl::AsciiStrToLower(absl::StripPrefix(
               hub::events::v1::DeliveryState_Name(attempt.outcome()), "DELIVERY_STATE_")),
           attempt.reason().empty() ? "" : absl::StrCat(" (", attempt.reason(), ")"));
+      if (attempt.outcome() == hub::events::v1::DELIVERY_STATE_SENT) {
+        // The case view shows what the victim (or provider, or staff) was told, and how.
+        history.attributes = {{absl::StrCat("message:", message.template_id()),
+                               absl::StrCat("sent by ", ChannelWord(channel))}};
+      }
       HUB_RETURN_IF_ERROR(deps_.cases->RecordStep(history).status());
     }
     attempt.set_reported(true);
@@ -646,7 +700,8 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
                {"template_id", message.template_id()},
                {"state", hub::notification::v1::MessageState_Name(message.state())},
                {"reason", message.final_reason()}});
-    if (message.state() == hub::notification::v1::MESSAGE_STATE_CALL_TASK) {
+    if (message.state() == hub::notification::v1::MESSAGE_STATE_CALL_TASK &&
+        !message.has_task_completed_at()) {
       HUB_RETURN_IF_ERROR(deps_.store->AddTask(
           message.message_id(),
           std::max(now, message.current() < message.plan_size()
@@ -673,7 +728,7 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
       if (!message.case_id().empty() && deps_.cases != nullptr) {
         casestate::CaseStep history;
         history.case_id = message.case_id();
-        history.stage = hub::cases::v1::STAGE_NOTIFIED;
+        history.stage = HistoryStage(message);
         history.service = "notification";
         history.event_id = event_id;
         history.recorded_at = now;
@@ -683,6 +738,10 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
                 hub::events::v1::DeliveryState_Name(FinalDeliveryState(message.state())),
                 "DELIVERY_STATE_")),
             " (", message.final_reason(), ")");
+        history.attributes = {
+            {absl::StrCat("message:", message.template_id()),
+             absl::AsciiStrToLower(absl::StripPrefix(
+                 hub::notification::v1::MessageState_Name(message.state()), "MESSAGE_STATE_"))}};
         HUB_RETURN_IF_ERROR(deps_.cases->RecordStep(history).status());
       }
     }

@@ -80,6 +80,10 @@ struct OutboxOptions {
   // The consumer group named on dead letters.
   std::string consumer_group = "notification";
   absl::Duration publish_timeout = absl::Seconds(30);
+  // Reasonable hours for SMS and calls to routes without safe times ([start, end) minutes
+  // after midnight, UK time), checked again at every attempt.
+  int reasonable_hours_start_minute = 8 * 60;
+  int reasonable_hours_end_minute = 20 * 60;
   // Tests only: called after each send, before its outcome is stored; an error stops the
   // attempt there, as a crash at that moment would (the message stays SENDING).
   std::function<absl::Status()> after_send;
@@ -135,6 +139,10 @@ class Outbox {
   absl::Status Publish(kafka::OutgoingRecord record);
   absl::StatusOr<bool> Save(hub::notification::v1::OutgoingMessage& message, int64_t version);
   absl::Duration Backoff(int attempt);
+  // The earliest the victim's safe times (or reasonable hours) let `route` be used.
+  absl::Time EarliestAllowed(const hub::notification::v1::OutgoingMessage& message,
+                             const hub::notification::v1::PlannedRoute& route,
+                             absl::Time now) const;
 
   const OutboxDeps deps_;
   const OutboxOptions options_;

@@ -165,15 +165,15 @@ class OutboxTest : public ::testing::Test {
         NotifyTemplateIds{kSmsTemplate, kEmailTemplate, kLetterTemplate});
   }
 
-  // A new outbox on the same Redis: what a restarted service has.
-  void Restart(outbox::Channels* channels = nullptr,
-               std::function<absl::Status()> after_send = nullptr) {
+  // An outbox on the shared Redis, as one service process has.
+  std::unique_ptr<outbox::Outbox> MakeOutbox(outbox::Channels* channels = nullptr,
+                                             std::function<absl::Status()> after_send = nullptr) {
     outbox::OutboxOptions options;
     options.initial_backoff = absl::Minutes(1);
     options.settle_time = absl::Minutes(2);
     options.lookup_retry = absl::Seconds(30);
     options.after_send = std::move(after_send);
-    outbox_ = std::make_unique<outbox::Outbox>(
+    return std::make_unique<outbox::Outbox>(
         outbox::OutboxDeps{
             store_.get(), timers_.get(), producer_.get(), cases_.get(), clock_, topics_,
             templates_.get(), channels != nullptr ? channels : channels_.get(),
@@ -184,6 +184,12 @@ class OutboxTest : public ::testing::Test {
               return key_;
             }},
         options);
+  }
+
+  // A new outbox on the same Redis: what a restarted service has.
+  void Restart(outbox::Channels* channels = nullptr,
+               std::function<absl::Status()> after_send = nullptr) {
+    outbox_ = MakeOutbox(channels, std::move(after_send));
   }
 
   // A first assessment of a crime whose only victim can be reached on `routes`.
@@ -497,12 +503,18 @@ TEST_F(OutboxTest, SendThatNeverArrivedIsResentOnlyAfterTheSettleTime) {
 TEST_F(OutboxTest, ManyHandlersAtOnceSendOnce) {
   nv1::OutgoingMessage message =
       Acknowledge(Assessment({Sms(hub::intake::v1::CHANNEL_SAFETY_SAFE)}));
+  // Eight processes' outboxes, each advancing the message five times at once.
   std::vector<std::unique_ptr<outbox::Outbox>> outboxes;
-  std::vector<std::thread> threads;
+  outboxes.reserve(8);
   for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&] {
+    outboxes.push_back(MakeOutbox());
+  }
+  std::vector<std::thread> threads;
+  threads.reserve(outboxes.size());
+  for (const std::unique_ptr<outbox::Outbox>& box : outboxes) {
+    threads.emplace_back([&message, box = box.get()] {
       for (int j = 0; j < 5; ++j) {
-        static_cast<void>(outbox_->Advance(message.message_id()));
+        static_cast<void>(box->Advance(message.message_id()));
       }
     });
   }
