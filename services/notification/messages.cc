@@ -1,10 +1,11 @@
 #include "services/notification/messages.h"
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
 
 #include "services/common/events/cloudevents.h"
@@ -67,6 +68,23 @@ hub::events::v1::Channel ChannelOf(Medium medium) {
       return hub::events::v1::CHANNEL_CALL_TASK;
   }
   return hub::events::v1::CHANNEL_UNSPECIFIED;
+}
+
+// "A and B" / "A a B" ("ac" before a vowel in Welsh).
+std::string JoinNames(const std::vector<std::string>& names, templates::Language language) {
+  std::string joined;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) {
+      if (language != templates::Language::kWelsh) {
+        joined += " and ";
+      } else {
+        const char first = names[i].empty() ? 'x' : absl::ascii_tolower(names[i][0]);
+        joined += absl::StrContains("aeiouwy", first) ? " ac " : " a ";
+      }
+    }
+    joined += names[i];
+  }
+  return joined;
 }
 
 // The case reference a victim or staff member is given: the case id, which says nothing.
@@ -156,6 +174,8 @@ absl::string_view UpdateTemplateFor(hub::intake::v1::MilestoneType milestone) {
       return "victim.update.bail";
     case hub::intake::v1::MILESTONE_TYPE_BAIL_CHANGED:
       return "victim.update.bail_changed";
+    case hub::intake::v1::MILESTONE_TYPE_RELEASED_WITHOUT_CHARGE:
+      return "victim.update.released_without_charge";
     case hub::intake::v1::MILESTONE_TYPE_RELEASED_UNDER_INVESTIGATION:
       return "victim.update.released_under_investigation";
     case hub::intake::v1::MILESTONE_TYPE_NO_FURTHER_ACTION:
@@ -239,8 +259,7 @@ std::optional<OutgoingMessage> ReferralMadeFor(const hub::events::v1::ReferralRo
   message.set_referral_id(routed.referral_id());
   message.set_history_stage(hub::cases::v1::STAGE_NOTIFIED);
   auto& variables = *message.mutable_variables();
-  variables["provider_name"] =
-      absl::StrJoin(names, language == templates::Language::kWelsh ? " a " : " and ");
+  variables["provider_name"] = JoinNames(names, language);
   const google::protobuf::Timestamp contact_by = assessment.has_first_contact_due()
                                                      ? assessment.first_contact_due()
                                                      : ToProto(now + absl::Hours(48));

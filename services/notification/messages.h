@@ -6,10 +6,11 @@
 //                                     victim.consent_request, when explicit consent is
 //                                     needed and the victim has not been asked
 //   NeedsAssessed, a milestone        victim.update.<milestone> (Right 6): arrest, interview
-//                                     under caution, charge, released under investigation,
-//                                     bail, bail changed, no further action, not
-//                                     investigated. Other milestones (court dates, the
-//                                     outcome, ...) are the Witness Care Unit's to tell.
+//                                     under caution, charge, released without charge,
+//                                     released under investigation, bail, bail changed, no
+//                                     further action, not investigated. Other milestones
+//                                     (court dates, the outcome, ...) are the Witness Care
+//                                     Unit's to tell.
 //   ReferralRouted                    victim.referral_made, naming who will contact them
 //                                     and by when (Right 4), when an external referral
 //                                     was made

@@ -417,6 +417,7 @@ TEST_F(MessagesTest, EachMilestoneWithATemplateGetsItsUpdate) {
       {iv::MILESTONE_TYPE_CHARGE, "victim.update.charge"},
       {iv::MILESTONE_TYPE_BAIL, "victim.update.bail"},
       {iv::MILESTONE_TYPE_BAIL_CHANGED, "victim.update.bail_changed"},
+      {iv::MILESTONE_TYPE_RELEASED_WITHOUT_CHARGE, "victim.update.released_without_charge"},
       {iv::MILESTONE_TYPE_RELEASED_UNDER_INVESTIGATION,
        "victim.update.released_under_investigation"},
       {iv::MILESTONE_TYPE_NO_FURTHER_ACTION, "victim.update.no_further_action"},
