@@ -55,13 +55,13 @@
 #include "services/common/kafka/kafka.h"
 #include "services/common/metrics/metrics.h"
 #include "services/common/redis/redis_client.h"
+#include "services/common/timers/timer_store.h"
 #include "services/routing/directory/directory.h"
 #include "services/routing/lifecycle/capacity.h"
 #include "services/routing/planner/planner.h"
 #include "services/routing/referral_effects.h"
 #include "services/routing/referrals/offer_log.h"
 #include "services/routing/referrals/referral_store.h"
-#include "services/common/timers/timer_store.h"
 
 namespace hub::routing {
 

@@ -28,6 +28,8 @@
 #include "services/common/seal/key_store.h"
 #include "services/common/seal/master_key.h"
 #include "services/common/stage/stage.h"
+#include "services/common/timers/timer_runner.h"
+#include "services/common/timers/timer_store.h"
 #include "services/routing/directory/directory.h"
 #include "services/routing/feedback/feedback_api.h"
 #include "services/routing/feedback/feedback_projector.h"
@@ -37,8 +39,6 @@
 #include "services/routing/referrals/offer_log.h"
 #include "services/routing/referrals/referral_store.h"
 #include "services/routing/router.h"
-#include "services/common/timers/timer_runner.h"
-#include "services/common/timers/timer_store.h"
 
 namespace hub::routing {
 

@@ -32,8 +32,8 @@
 #include "services/common/offences/offences.h"
 #include "services/common/status/status_macros.h"
 #include "services/common/status/status_matchers.h"
-#include "services/routing/router.h"
 #include "services/common/timers/timer_runner.h"
+#include "services/routing/router.h"
 #include "tests/support/test_env.h"
 #include "tests/support/topic_reader.h"
 
