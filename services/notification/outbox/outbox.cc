@@ -125,6 +125,29 @@ hub::cases::v1::Stage HistoryStage(const OutgoingMessage& message) {
              : message.history_stage();
 }
 
+// "sent", "in_doubt", "call_task", ... for the case history.
+std::string StateWord(DeliveryState state) {
+  return absl::AsciiStrToLower(
+      absl::StripPrefix(hub::events::v1::DeliveryState_Name(state), "DELIVERY_STATE_"));
+}
+
+// The event for one step of `message`: what every step says.
+hub::events::v1::NotificationStatusChanged StatusOf(const OutgoingMessage& message, Channel channel,
+                                                    DeliveryState state, const std::string& reason,
+                                                    const google::protobuf::Timestamp& at) {
+  hub::events::v1::NotificationStatusChanged status;
+  status.set_message_id(message.message_id());
+  status.set_case_id(message.case_id());
+  status.set_referral_id(message.referral_id());
+  status.set_audience(message.audience());
+  status.set_template_id(message.template_id());
+  status.set_channel(channel);
+  status.set_state(state);
+  status.set_reason(reason);
+  *status.mutable_changed_at() = at;
+  return status;
+}
+
 DeliveryState FinalDeliveryState(MessageState state) {
   switch (state) {
     case hub::notification::v1::MESSAGE_STATE_SENT:
@@ -595,6 +618,71 @@ absl::StatusOr<Delivery> Outbox::Compose(const OutgoingMessage& message, int rou
   return delivery;
 }
 
+absl::Status Outbox::ReportFailure(const OutgoingMessage& message, int index) {
+  const absl::Time now = deps_.clock->Now();
+  const Attempt& attempt = message.attempts(index);
+  const Channel channel = message.plan(attempt.route()).channel();
+  const std::string step = absl::StrCat("notification/attempt/", index);
+  // The dead letter keeps the message (sealed data only) for a person to look at.
+  kafka::OutgoingRecord dead = events::MakeRecord(
+      deps_.topics.dead_letter, KeyOf(message), message,
+      NotificationEvent(events::DeriveEventId(message.message_id(), absl::StrCat(step, "/dead")),
+                        "uk.victimhub.notification.undeliverable.v1", now));
+  dead.headers.push_back({kafka::kDeadLetterReasonHeader,
+                          absl::StrCat(message.template_id(), " by ", ChannelWord(channel),
+                                       " failed: ", attempt.reason())});
+  dead.headers.push_back({kafka::kDeadLetterSourceTopicHeader, message.cause_topic()});
+  dead.headers.push_back({kafka::kDeadLetterGroupHeader, options_.consumer_group});
+  HUB_RETURN_IF_ERROR(Publish(std::move(dead)));
+  if (message.audience() != "staff") {
+    // A failed staff message raises no alert about itself (that would loop).
+    hub::events::v1::StaffAlert alert;
+    alert.set_alert_id(absl::StrCat("delivery:", message.message_id(), ":", index));
+    alert.set_case_id(message.case_id());
+    alert.set_referral_id(message.referral_id());
+    alert.set_kind(hub::events::v1::STAFF_ALERT_KIND_DELIVERY_FAILED);
+    const bool next_route = attempt.route() + 1 < message.plan_size();
+    alert.set_reason(absl::StrCat(
+        message.template_id(), " to the ", message.audience(), " could not be delivered by ",
+        ChannelWord(channel),
+        next_route ? absl::StrCat(
+                         "; next: ", ChannelWord(message.plan(attempt.route() + 1).channel()), ".")
+                   : "; no route is left: contact them another way."));
+    *alert.mutable_raised_at() = ToProto(now);
+    alert.set_message_id(message.message_id());
+    alert.set_channel(ChannelWord(channel));
+    alert.set_failure_reason(attempt.reason());
+    HUB_RETURN_IF_ERROR(Publish(events::MakeRecord(
+        deps_.topics.staff_alerts, KeyOf(message), alert,
+        NotificationEvent(events::DeriveEventId(message.message_id(), absl::StrCat(step, "/alert")),
+                          events::kStaffAlertType, now))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Outbox::Tell(const OutgoingMessage& message,
+                          const hub::events::v1::NotificationStatusChanged& status,
+                          absl::string_view step, absl::string_view detail,
+                          std::vector<std::pair<std::string, std::string>> attributes) {
+  const absl::Time now = deps_.clock->Now();
+  const std::string event_id = events::DeriveEventId(message.message_id(), step);
+  HUB_RETURN_IF_ERROR(Publish(events::MakeRecord(
+      deps_.topics.notification_status, KeyOf(message), status,
+      NotificationEvent(event_id, events::kNotificationStatusChangedType, now))));
+  if (message.case_id().empty() || deps_.cases == nullptr) {
+    return absl::OkStatus();
+  }
+  casestate::CaseStep history;
+  history.case_id = message.case_id();
+  history.stage = HistoryStage(message);
+  history.service = "notification";
+  history.event_id = event_id;
+  history.recorded_at = FromProto(status.changed_at());
+  history.detail = std::string(detail);
+  history.attributes = std::move(attributes);
+  return deps_.cases->RecordStep(history).status();
+}
+
 absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
   const absl::Time now = deps_.clock->Now();
   bool told = false;
@@ -604,21 +692,6 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
       continue;
     }
     const Channel channel = message.plan(attempt.route()).channel();
-    hub::events::v1::NotificationStatusChanged status;
-    status.set_message_id(message.message_id());
-    status.set_case_id(message.case_id());
-    status.set_referral_id(message.referral_id());
-    status.set_audience(message.audience());
-    status.set_template_id(message.template_id());
-    status.set_channel(channel);
-    status.set_state(attempt.outcome());
-    status.set_attempt(attempt.number());
-    status.set_reason(attempt.reason());
-    *status.mutable_changed_at() = attempt.ended_at();
-    status.set_channel_reference(attempt.channel_reference());
-    if (attempt.has_next_attempt_at()) {
-      *status.mutable_next_attempt_at() = attempt.next_attempt_at();
-    }
     log::Info("notification delivery step",
               {{"message_id", message.message_id()},
                {"template_id", message.template_id()},
@@ -627,123 +700,61 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
                {"attempt", static_cast<int64_t>(attempt.number())},
                {"reason", attempt.reason()}});
     const std::string step = absl::StrCat("notification/attempt/", i);
-    const std::string event_id = events::DeriveEventId(message.message_id(), step);
-    HUB_RETURN_IF_ERROR(Publish(events::MakeRecord(
-        deps_.topics.notification_status, KeyOf(message), status,
-        NotificationEvent(event_id, events::kNotificationStatusChangedType, now))));
-
     if (attempt.outcome() == hub::events::v1::DELIVERY_STATE_FAILED) {
-      // The dead letter keeps the message (sealed data only) for a person to look at.
-      kafka::OutgoingRecord dead = events::MakeRecord(
-          deps_.topics.dead_letter, KeyOf(message), message,
-          NotificationEvent(events::DeriveEventId(message.message_id(), step + "/dead"),
-                            "uk.victimhub.notification.undeliverable.v1", now));
-      dead.headers.push_back({kafka::kDeadLetterReasonHeader,
-                              absl::StrCat(message.template_id(), " by ", ChannelWord(channel),
-                                           " failed: ", attempt.reason())});
-      dead.headers.push_back({kafka::kDeadLetterSourceTopicHeader, message.cause_topic()});
-      dead.headers.push_back({kafka::kDeadLetterGroupHeader, options_.consumer_group});
-      HUB_RETURN_IF_ERROR(Publish(std::move(dead)));
-      if (message.audience() != "staff") {
-        // A failed staff message raises no alert about itself (that would loop).
-        hub::events::v1::StaffAlert alert;
-        alert.set_alert_id(absl::StrCat("delivery:", message.message_id(), ":", i));
-        alert.set_case_id(message.case_id());
-        alert.set_referral_id(message.referral_id());
-        alert.set_kind(hub::events::v1::STAFF_ALERT_KIND_DELIVERY_FAILED);
-        const bool next_route = attempt.route() + 1 < message.plan_size();
-        alert.set_reason(absl::StrCat(
-            message.template_id(), " to the ", message.audience(), " could not be delivered by ",
-            ChannelWord(channel),
-            next_route ? absl::StrCat("; next: ",
-                                      ChannelWord(message.plan(attempt.route() + 1).channel()), ".")
-                       : "; no route is left: contact them another way."));
-        *alert.mutable_raised_at() = ToProto(now);
-        alert.set_message_id(message.message_id());
-        alert.set_channel(ChannelWord(channel));
-        alert.set_failure_reason(attempt.reason());
-        HUB_RETURN_IF_ERROR(Publish(events::MakeRecord(
-            deps_.topics.staff_alerts, KeyOf(message), alert,
-            NotificationEvent(events::DeriveEventId(message.message_id(), step + "/alert"),
-                              events::kStaffAlertType, now))));
-      }
+      HUB_RETURN_IF_ERROR(ReportFailure(message, i));
     }
-    if (!message.case_id().empty() && deps_.cases != nullptr) {
-      casestate::CaseStep history;
-      history.case_id = message.case_id();
-      history.stage = HistoryStage(message);
-      history.service = "notification";
-      history.event_id = event_id;
-      history.recorded_at = FromProto(attempt.ended_at());
-      history.detail = absl::StrCat(
-          message.template_id(), " by ", ChannelWord(channel), ": ",
-          absl::AsciiStrToLower(absl::StripPrefix(
-              hub::events::v1::DeliveryState_Name(attempt.outcome()), "DELIVERY_STATE_")),
-          attempt.reason().empty() ? "" : absl::StrCat(" (", attempt.reason(), ")"));
-      if (attempt.outcome() == hub::events::v1::DELIVERY_STATE_SENT) {
-        // The case view shows what the victim (or provider, or staff) was told, and how.
-        history.attributes = {{absl::StrCat("message:", message.template_id()),
-                               absl::StrCat("sent by ", ChannelWord(channel))}};
-      }
-      HUB_RETURN_IF_ERROR(deps_.cases->RecordStep(history).status());
+    hub::events::v1::NotificationStatusChanged status =
+        StatusOf(message, channel, attempt.outcome(), attempt.reason(), attempt.ended_at());
+    status.set_attempt(attempt.number());
+    status.set_channel_reference(attempt.channel_reference());
+    if (attempt.has_next_attempt_at()) {
+      *status.mutable_next_attempt_at() = attempt.next_attempt_at();
     }
+    std::vector<std::pair<std::string, std::string>> attributes;
+    if (attempt.outcome() == hub::events::v1::DELIVERY_STATE_SENT) {
+      // The case view shows what the victim (or provider, or staff) was told, and how.
+      attributes = {{absl::StrCat("message:", message.template_id()),
+                     absl::StrCat("sent by ", ChannelWord(channel))}};
+    }
+    HUB_RETURN_IF_ERROR(Tell(
+        message, status, step,
+        absl::StrCat(message.template_id(), " by ", ChannelWord(channel), ": ",
+                     StateWord(attempt.outcome()),
+                     attempt.reason().empty() ? "" : absl::StrCat(" (", attempt.reason(), ")")),
+        std::move(attributes)));
     attempt.set_reported(true);
     told = true;
   }
 
   if (IsFinal(message.state()) && !message.state_reported()) {
-    const Channel channel = message.current() < message.plan_size()
-                                ? message.plan(message.current()).channel()
-                                : hub::events::v1::CHANNEL_NONE;
     log::Info("notification message settled",
               {{"message_id", message.message_id()},
                {"template_id", message.template_id()},
                {"state", hub::notification::v1::MessageState_Name(message.state())},
                {"reason", message.final_reason()}});
+    const bool has_route = message.current() < message.plan_size();
     if (message.state() == hub::notification::v1::MESSAGE_STATE_CALL_TASK &&
         !message.has_task_completed_at()) {
       HUB_RETURN_IF_ERROR(deps_.store->AddTask(
           message.message_id(),
-          std::max(now, message.current() < message.plan_size()
-                            ? FromProto(message.plan(message.current()).not_before())
-                            : now)));
+          std::max(now,
+                   has_route ? FromProto(message.plan(message.current()).not_before()) : now)));
     }
     if (message.state() != hub::notification::v1::MESSAGE_STATE_SENT) {
       // SENT was told with its attempt.
-      hub::events::v1::NotificationStatusChanged status;
-      status.set_message_id(message.message_id());
-      status.set_case_id(message.case_id());
-      status.set_referral_id(message.referral_id());
-      status.set_audience(message.audience());
-      status.set_template_id(message.template_id());
-      status.set_channel(channel);
-      status.set_state(FinalDeliveryState(message.state()));
-      status.set_reason(message.final_reason());
-      *status.mutable_changed_at() = ToProto(now);
-      const std::string event_id =
-          events::DeriveEventId(message.message_id(), "notification/final");
-      HUB_RETURN_IF_ERROR(Publish(events::MakeRecord(
-          deps_.topics.notification_status, KeyOf(message), status,
-          NotificationEvent(event_id, events::kNotificationStatusChangedType, now))));
-      if (!message.case_id().empty() && deps_.cases != nullptr) {
-        casestate::CaseStep history;
-        history.case_id = message.case_id();
-        history.stage = HistoryStage(message);
-        history.service = "notification";
-        history.event_id = event_id;
-        history.recorded_at = now;
-        history.detail = absl::StrCat(
-            message.template_id(), ": ",
+      const DeliveryState state = FinalDeliveryState(message.state());
+      HUB_RETURN_IF_ERROR(Tell(
+          message,
+          StatusOf(
+              message,
+              has_route ? message.plan(message.current()).channel() : hub::events::v1::CHANNEL_NONE,
+              state, message.final_reason(), ToProto(now)),
+          "notification/final",
+          absl::StrCat(message.template_id(), ": ", StateWord(state), " (", message.final_reason(),
+                       ")"),
+          {{absl::StrCat("message:", message.template_id()),
             absl::AsciiStrToLower(absl::StripPrefix(
-                hub::events::v1::DeliveryState_Name(FinalDeliveryState(message.state())),
-                "DELIVERY_STATE_")),
-            " (", message.final_reason(), ")");
-        history.attributes = {
-            {absl::StrCat("message:", message.template_id()),
-             absl::AsciiStrToLower(absl::StripPrefix(
-                 hub::notification::v1::MessageState_Name(message.state()), "MESSAGE_STATE_"))}};
-        HUB_RETURN_IF_ERROR(deps_.cases->RecordStep(history).status());
-      }
+                hub::notification::v1::MessageState_Name(message.state()), "MESSAGE_STATE_"))}}));
     }
     message.set_state_reported(true);
     told = true;

@@ -39,6 +39,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -130,6 +132,14 @@ class Outbox {
   absl::StatusOr<Step> StepOnce(absl::string_view message_id);
   // Publishes what the stored message has not yet reported; true when something was.
   absl::StatusOr<bool> Report(hub::notification::v1::OutgoingMessage& message);
+  // Attempt `index`, which failed for good: its dead letter and (but for staff messages) a
+  // staff alert.
+  absl::Status ReportFailure(const hub::notification::v1::OutgoingMessage& message, int index);
+  // Publishes `status` as step `step` of the message and records it in the case's history.
+  absl::Status Tell(const hub::notification::v1::OutgoingMessage& message,
+                    const hub::events::v1::NotificationStatusChanged& status,
+                    absl::string_view step, absl::string_view detail,
+                    std::vector<std::pair<std::string, std::string>> attributes);
   absl::StatusOr<Step> StartAttempt(StoredMessage stored);
   absl::StatusOr<Step> ResolveInDoubt(StoredMessage stored);
   // Opens the victim's details and renders the message for `route`.
