@@ -332,6 +332,20 @@ std::optional<OutgoingMessage> StaffMessageFor(const hub::events::v1::StaffAlert
           {"failed_at", DateAndTime(FromProto(alert.raised_at()), templates::Language::kEnglish)},
           {"case_url", case_url}};
       break;
+    case hub::events::v1::STAFF_ALERT_KIND_IMMEDIATE_RISK_WAITING:
+    case hub::events::v1::STAFF_ALERT_KIND_NO_PROVIDER_LEFT:
+      template_id = "staff.urgent_case";
+      variables = {
+          {"case_reference", CaseReference(alert.case_id())},
+          {"alert_summary",
+           alert.kind() == hub::events::v1::STAFF_ALERT_KIND_IMMEDIATE_RISK_WAITING
+               ? "A victim at immediate risk is waiting for a place with a provider. Act now: "
+                 "find support today and review the safety plan."
+               : "Every eligible provider has declined or let the offer lapse. Place the "
+                 "referral by hand."},
+          {"raised_at", DateAndTime(FromProto(alert.raised_at()), templates::Language::kEnglish)},
+          {"case_url", case_url}};
+      break;
     default:
       return std::nullopt;
   }

@@ -16,8 +16,10 @@
 //                                     was made
 //   ReferralStatusChanged OFFERED     provider.new_offer to the provider's referral address
 //   a reminder timer                  provider.reminder, half way to the offer's deadline
-//   StaffAlert                        staff.deadline_breach (a Code breach), or
-//                                     staff.delivery_failed, to the Hub team's mailbox
+//   StaffAlert                        staff.deadline_breach (a Code breach),
+//                                     staff.delivery_failed, or staff.urgent_case (a
+//                                     victim at immediate risk waiting, or no provider
+//                                     left), to the Hub team's mailbox
 //
 // Each message's id is derived from the causing event's id, the template and the recipient
 // (MessageIdFor), so a redelivered event makes the same message, which the outbox already

@@ -848,13 +848,45 @@ TEST_F(MessagesTest, DeliveryFailureTellsTheHubTeam) {
   EXPECT_EQ(caseless->variables().at("failure_reason"), "unknown");
 }
 
-TEST_F(MessagesTest, OtherAlertsHaveNoMessage) {
-  for (ev::StaffAlertKind kind :
-       {ev::STAFF_ALERT_KIND_UNSPECIFIED, ev::STAFF_ALERT_KIND_IMMEDIATE_RISK_WAITING,
-        ev::STAFF_ALERT_KIND_NO_PROVIDER_LEFT}) {
-    EXPECT_FALSE(StaffMessageFor(Alert(kind), CauseOf(), hub_, kNow).has_value())
-        << ev::StaffAlertKind_Name(kind);
+TEST_F(MessagesTest, UrgentCasesTellTheHubTeam) {
+  const std::map<ev::StaffAlertKind, std::string> summaries = {
+      {ev::STAFF_ALERT_KIND_IMMEDIATE_RISK_WAITING,
+       "A victim at immediate risk is waiting for a place with a provider. Act now: find "
+       "support today and review the safety plan."},
+      {ev::STAFF_ALERT_KIND_NO_PROVIDER_LEFT,
+       "Every eligible provider has declined or let the offer lapse. Place the referral by "
+       "hand."},
+  };
+  for (const auto& [kind, summary] : summaries) {
+    SCOPED_TRACE(ev::StaffAlertKind_Name(kind));
+    ev::StaffAlert alert = Alert(kind);
+    alert.set_referral_id("referral-7");
+    const std::optional<nv::OutgoingMessage> message =
+        StaffMessageFor(alert, CauseOf(), hub_, kNow);
+    ASSERT_TRUE(message.has_value());
+    EXPECT_EQ(message->template_id(), "staff.urgent_case");
+    EXPECT_EQ(message->audience(), "staff");
+    EXPECT_EQ(message->language(), "en");
+    EXPECT_EQ(message->address(), hub_.staff_email);
+    EXPECT_EQ(message->case_id(), kCaseId);
+    EXPECT_EQ(message->referral_id(), "referral-7");
+    ASSERT_EQ(message->plan_size(), 1);
+    EXPECT_EQ(message->plan(0).channel(), ev::CHANNEL_EMAIL);
+    // The summary is the fixed sentence of the kind, never the alert's free-text reason;
+    // the time is when the alert was raised, not its deadline.
+    const std::map<std::string, std::string> expected = {
+        {"case_reference", kCaseId},
+        {"alert_summary", summary},
+        {"raised_at", "Wednesday 1 April 2026 00:05"},
+        {"case_url", absl::StrCat(hub_.console_url, kCaseId)},
+    };
+    EXPECT_EQ(VariablesOf(*message), expected);
   }
+}
+
+TEST_F(MessagesTest, UnspecifiedAlertHasNoMessage) {
+  EXPECT_FALSE(
+      StaffMessageFor(Alert(ev::STAFF_ALERT_KIND_UNSPECIFIED), CauseOf(), hub_, kNow).has_value());
 }
 
 // --- Every message renders with the real templates ---------------------------------------
@@ -1005,8 +1037,15 @@ TEST_F(MessagesRenderTest, ProviderAndStaffMessagesRender) {
   ASSERT_TRUE(caseless.has_value());
   ExpectRenders(*caseless);
 
+  for (ev::StaffAlertKind kind :
+       {ev::STAFF_ALERT_KIND_IMMEDIATE_RISK_WAITING, ev::STAFF_ALERT_KIND_NO_PROVIDER_LEFT}) {
+    std::optional<nv::OutgoingMessage> urgent = StaffMessageFor(Alert(kind), CauseOf(), hub_, kNow);
+    ASSERT_TRUE(urgent.has_value()) << ev::StaffAlertKind_Name(kind);
+    ExpectRenders(*urgent);
+  }
+
   for (const char* id : {"provider.new_offer", "provider.reminder", "staff.deadline_breach",
-                         "staff.delivery_failed"}) {
+                         "staff.delivery_failed", "staff.urgent_case"}) {
     EXPECT_EQ(rendered_.count(absl::StrCat(id, "/en/email")), 1U) << id;
   }
 }

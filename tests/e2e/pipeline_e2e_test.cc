@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -35,6 +36,7 @@
 #include "services/common/rpc/error_details.h"
 #include "services/common/seal/master_key.h"
 #include "services/common/status/status_matchers.h"
+#include "services/common/timers/timer_store.h"
 #include "services/notification/notify/notify_stand_in.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -582,6 +584,101 @@ TEST_F(PipelineE2ETest, KilledStageLosesNothingAfterRestart) {
     texts += notification.type == "sms" ? 1 : 0;
   }
   EXPECT_EQ(texts, 2);
+}
+
+// A provider that has not answered an offer half way to its deadline gets one reminder by
+// email; one that accepted gets none (notification cancels the reminder when it hears).
+TEST_F(PipelineE2ETest, ProvidersAreRemindedOfOffersTheyHaveNotAnswered) {
+  hub::intake::v1::SubmitCrimeReportResponse response;
+  ASSERT_TRUE(Submit(Report("evt-remind"), &response).ok());
+  for (const auto& receipt : response.cases()) {
+    WaitForNotified(receipt.case_id(), 6);
+  }
+  auto providers = hub::routing::v1::ProviderService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", services_["routing"].grpc_port),
+                          grpc::InsecureChannelCredentials()));
+  auto list = [&](const std::string& provider) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-hub-caller", absl::StrCat("provider:", provider));
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    hub::routing::v1::ListReferralsResponse listed;
+    EXPECT_TRUE(providers->ListReferrals(&context, {}, &listed).ok());
+    return listed;
+  };
+  // The Hub's team accepts both of its offers; the young victims' service answers neither.
+  const hub::routing::v1::ListReferralsResponse team = list("hub-victim-care");
+  ASSERT_EQ(team.referrals_size(), 2);
+  for (const auto& referral : team.referrals()) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-hub-caller", "provider:hub-victim-care");
+    hub::routing::v1::AcceptReferralRequest request;
+    request.set_referral_id(referral.referral_id());
+    hub::routing::v1::Referral accepted;
+    ASSERT_TRUE(providers->AcceptReferral(&context, request, &accepted).ok());
+  }
+  const hub::routing::v1::ListReferralsResponse waiting = list("young-victims");
+  ASSERT_EQ(waiting.referrals_size(), 2);
+
+  // Notification's reminder timers ("remind:" and a hash of the referral id, in 16 shards):
+  // the accepted offers' are cancelled once notification hears, the others' stay.
+  redis::RedisConfig redis_config;
+  redis_config.host = redis_.host;
+  redis_config.port = redis_.port;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<redis::RedisClient> redis,
+                       redis::CreateRedisClient(redis_config));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<timers::TimerStore> reminders,
+      timers::TimerStore::Create(redis.get(), absl::StrCat(ns_, ":notification"), 16));
+  auto reminder = [&](const std::string& referral_id) {
+    absl::StatusOr<std::optional<timers::Timer>> timer =
+        reminders->Get(absl::StrCat("remind:", events::Sha256Hex(referral_id).substr(0, 32)));
+    EXPECT_THAT(timer.status(), IsOk());
+    return timer.ok() ? *timer : std::nullopt;
+  };
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  bool settled = false;
+  while (!settled && absl::Now() < deadline) {
+    settled = true;
+    for (const auto& referral : team.referrals()) {
+      settled = settled && !reminder(referral.referral_id()).has_value();
+    }
+    if (!settled) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(settled) << "the accepted offers' reminders were not cancelled";
+  absl::Time latest_due = absl::InfinitePast();
+  for (const auto& referral : waiting.referrals()) {
+    std::optional<timers::Timer> timer = reminder(referral.referral_id());
+    ASSERT_TRUE(timer.has_value()) << referral.referral_id();
+    latest_due = std::max(latest_due, timer->due_at);
+  }
+
+  // Half way to the young victims' service's deadline (and a minute): the reminders go.
+  clock::ClockSetting later;
+  later.offset = latest_due + absl::Minutes(1) - absl::Now();
+  ASSERT_THAT(clock::WriteClockFile(clock_file_, later), IsOk());
+  std::map<std::string, int> reminded;  // Provider (the referral id's last part) -> count.
+  const absl::Time wait_until = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < wait_until) {
+    reminded.clear();
+    absl::StatusOr<std::vector<kafka::ConsumedRecord>> records =
+        hub::testing::ReadWholeTopic(kafka_, topics_.notification_recorded);
+    ASSERT_THAT(records.status(), IsOk());
+    for (const kafka::ConsumedRecord& record : *records) {
+      hub::events::v1::NotificationRecorded recorded;
+      if (events::ParseRecord(record, events::kNotificationRecordedType, &recorded).ok() &&
+          recorded.template_id() == "provider.reminder") {
+        ++reminded[recorded.referral_id().substr(recorded.referral_id().rfind(':') + 1)];
+      }
+    }
+    if (reminded["young-victims"] >= 2) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(reminded["young-victims"], 2);
+  EXPECT_EQ(reminded.count("hub-victim-care"), 0u);
 }
 
 // A provider's system, written against the published protos alone (examples/provider_client,

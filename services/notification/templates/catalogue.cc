@@ -65,6 +65,14 @@ const std::vector<VariableSpec>& AllVariables() {
        "The phone number does not exist.", "Nid yw'r rhif ffôn yn bodoli."},
       {"failed_at", true, "When delivery failed: date and time.", "17 March 2025 10:42",
        "17 Mawrth 2025 10:42"},
+      {"alert_summary", false,
+       "What needs doing, in the recipient's language: a fixed sentence chosen by the kind of "
+       "alert, never free text.",
+       "Every eligible provider has declined or let the offer lapse. Place the referral by hand.",
+       "Mae pob darparwr cymwys wedi gwrthod neu wedi gadael i'r cynnig ddod i ben. Gwnewch yr "
+       "atgyfeiriad â llaw."},
+      {"raised_at", true, "When the alert was raised: day, date and time.",
+       "Monday 17 March 2025 11:05", "dydd Llun 17 Mawrth 2025 11:05"},
   };
   return *variables;
 }
@@ -173,6 +181,12 @@ const std::vector<MessageSpec>& AllMessages() {
        {kEmail},
        {"case_reference", "channel_name", "failure_reason", "failed_at", "case_url"},
        "A message to a victim could not be delivered."},
+      {"staff.urgent_case",
+       kStaff,
+       {kEmail},
+       {"case_reference", "alert_summary", "raised_at", "case_url"},
+       "A victim at immediate risk is waiting for a place, or no provider is left for a "
+       "referral: staff must act now."},
   };
   return *messages;
 }
