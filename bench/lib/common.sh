@@ -128,16 +128,16 @@ bench_start() {
   trap 'log "terminated"; exit 143' TERM
 
   local -a ports
-  mapfile -t ports < <("$repo/deploy/local/free-port" 12)
-  ((${#ports[@]} == 12)) || die "free-port gave ${#ports[@]} ports, wanted 12"
-  local port_vars=(HUB_KAFKA_PORT HUB_KAFKA_CONTROLLER_PORT HUB_REDIS_PORT
+  mapfile -t ports < <("$repo/deploy/local/free-port" 14)
+  ((${#ports[@]} == 14)) || die "free-port gave ${#ports[@]} ports, wanted 14"
+  local port_vars=(HUB_KAFKA_PORT HUB_KAFKA_CONTROLLER_PORT HUB_REDIS_PORT HUB_SMTP_PORT HUB_NOTIFY_PORT
     HUB_INTAKE_GRPC_PORT HUB_INTAKE_HTTP_PORT HUB_TRIAGE_GRPC_PORT HUB_TRIAGE_HTTP_PORT
     HUB_ROUTING_GRPC_PORT HUB_ROUTING_HTTP_PORT HUB_NOTIFICATION_GRPC_PORT HUB_NOTIFICATION_HTTP_PORT)
   local i
   for i in "${!port_vars[@]}"; do
     export "${port_vars[$i]}=${ports[$i]}"
   done
-  local echo_port="${ports[11]}"
+  local echo_port="${ports[13]}"
   # shellcheck disable=SC2034  # used by the scripts that source this file
   intake="127.0.0.1:$HUB_INTAKE_GRPC_PORT"
   # shellcheck disable=SC2034
