@@ -8,7 +8,8 @@
 //   <ns>.routing.referral-status.v1     new offers to providers (and a reminder timer half
 //                                       way to the offer's deadline, cancelled when the
 //                                       provider answers)
-//   <ns>.routing.staff-alerts.v1        Code breaches and failed deliveries, to the Hub team
+//   <ns>.routing.staff-alerts.v1        Code breaches, urgent cases and failed deliveries, to
+//                                       the Hub team
 // Publishes NotificationRecorded per message, NotificationStatusChanged per delivery step,
 // dead letters and DELIVERY_FAILED staff alerts (see outbox.h).
 //
