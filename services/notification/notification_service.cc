@@ -97,7 +97,8 @@ NotificationService::NotificationService(runtime::ServiceContext& context, Notif
                              context.topics, parts_.templates.get(), parts_.channels.get(),
                              [this](absl::string_view key_id, absl::string_view generation) {
                                return keys_.Get(key_id, generation);
-                             }},
+                             },
+                             context.metrics},
           [&] {
             outbox::OutboxOptions outbox_options = options_.outbox;
             outbox_options.consumer_group =

@@ -493,6 +493,11 @@ TEST_F(PipelineE2ETest, ReportTravelsThroughEveryStageAndIsReadableBack) {
   EXPECT_EQ(references.size(), sent.size()) << "no message goes twice";
   absl::SleepFor(absl::Seconds(1));
   EXPECT_EQ(notify_->notifications().size(), 6u) << "nothing more goes";
+  absl::StatusOr<std::string> metrics =
+      hub::testing::HttpGet(services_["notification"].http_port, "/metrics");
+  ASSERT_THAT(metrics, IsOk());
+  EXPECT_THAT(*metrics, ::testing::HasSubstr(
+                            "hub_notification_attempts_total{channel=\"sms\",outcome=\"sent\"} 2"));
 }
 
 TEST_F(PipelineE2ETest, ResubmissionPublishesNothingAndConflictsAreRefused) {

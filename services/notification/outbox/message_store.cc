@@ -167,4 +167,12 @@ absl::StatusOr<std::vector<TaskEntry>> MessageStore::Tasks(int limit) {
   return tasks;
 }
 
+absl::StatusOr<int64_t> MessageStore::TaskCount() {
+  HUB_ASSIGN_OR_RETURN(redis::Reply reply, redis_->Command({"ZCARD", TasksKey()}));
+  if (reply.type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("notification store: task count: unexpected reply");
+  }
+  return reply.integer;
+}
+
 }  // namespace hub::notification::outbox

@@ -63,6 +63,8 @@ class MessageStore {
   absl::Status RemoveTask(absl::string_view message_id);
   // Oldest first.
   absl::StatusOr<std::vector<TaskEntry>> Tasks(int limit);
+  // How many tasks are open.
+  absl::StatusOr<int64_t> TaskCount();
 
   std::string MessageKey(absl::string_view message_id) const;
   std::string TasksKey() const;

@@ -205,7 +205,41 @@ std::string Outbox::TimerId(absl::string_view message_id) {
 Outbox::Outbox(OutboxDeps deps, OutboxOptions options)
     : deps_(std::move(deps)),
       options_(std::move(options)),
-      random_state_(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) | 1) {}
+      random_state_(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) | 1) {
+  if (deps_.metrics == nullptr) {
+    return;
+  }
+  for (const char* channel : {"email", "sms", "letter"}) {
+    for (DeliveryState state :
+         {hub::events::v1::DELIVERY_STATE_SENT, hub::events::v1::DELIVERY_STATE_RETRYING,
+          hub::events::v1::DELIVERY_STATE_FAILED, hub::events::v1::DELIVERY_STATE_IN_DOUBT,
+          hub::events::v1::DELIVERY_STATE_NOT_RECEIVED}) {
+      counters_[absl::StrCat(channel, "/", StateWord(state))] =
+          deps_.metrics->AddCounter("hub_notification_attempts_total",
+                                    "Sends (and lookups of sends in doubt) by channel and outcome.",
+                                    {{"channel", channel}, {"outcome", StateWord(state)}});
+    }
+  }
+  for (DeliveryState state :
+       {hub::events::v1::DELIVERY_STATE_SENT, hub::events::v1::DELIVERY_STATE_CALL_TASK,
+        hub::events::v1::DELIVERY_STATE_WITHHELD, hub::events::v1::DELIVERY_STATE_FAILED}) {
+    counters_[StateWord(state)] = deps_.metrics->AddCounter(
+        "hub_notification_messages_total",
+        "Messages settled, by how: sent, a call task for staff, withheld, or failed.",
+        {{"state", StateWord(state)}});
+  }
+  MessageStore* store = deps_.store;
+  deps_.metrics->AddCallbackGauge("hub_notification_open_tasks",
+                                  "Call tasks and email checks waiting for Hub staff.", [store] {
+                                    absl::StatusOr<int64_t> count = store->TaskCount();
+                                    return count.ok() ? static_cast<double>(*count) : -1.0;
+                                  });
+}
+
+metrics::Counter* Outbox::Counter(const std::string& key) const {
+  auto it = counters_.find(key);
+  return it == counters_.end() ? nullptr : it->second;
+}
 
 absl::Duration Outbox::Backoff(int attempt) {
   absl::Duration backoff = options_.initial_backoff;
@@ -699,6 +733,11 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
                {"state", hub::events::v1::DeliveryState_Name(attempt.outcome())},
                {"attempt", static_cast<int64_t>(attempt.number())},
                {"reason", attempt.reason()}});
+    if (metrics::Counter* counter =
+            Counter(absl::StrCat(ChannelWord(channel), "/", StateWord(attempt.outcome())));
+        counter != nullptr) {
+      counter->Increment();
+    }
     const std::string step = absl::StrCat("notification/attempt/", i);
     if (attempt.outcome() == hub::events::v1::DELIVERY_STATE_FAILED) {
       HUB_RETURN_IF_ERROR(ReportFailure(message, i));
@@ -732,6 +771,10 @@ absl::StatusOr<bool> Outbox::Report(OutgoingMessage& message) {
                {"template_id", message.template_id()},
                {"state", hub::notification::v1::MessageState_Name(message.state())},
                {"reason", message.final_reason()}});
+    if (metrics::Counter* counter = Counter(StateWord(FinalDeliveryState(message.state())));
+        counter != nullptr) {
+      counter->Increment();
+    }
     const bool has_route = message.current() < message.plan_size();
     if (message.state() == hub::notification::v1::MESSAGE_STATE_CALL_TASK &&
         !message.has_task_completed_at()) {

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -53,6 +54,7 @@
 #include "services/common/clock/clock.h"
 #include "services/common/events/topics.h"
 #include "services/common/kafka/kafka.h"
+#include "services/common/metrics/metrics.h"
 #include "services/common/seal/crypto.h"
 #include "services/common/timers/timer_store.h"
 #include "services/notification/outbox/channels.h"
@@ -101,6 +103,8 @@ struct OutboxDeps {
   const templates::TemplateSet* templates = nullptr;
   Channels* channels = nullptr;
   KeyLookup keys;
+  // Counters of attempts and settled messages; null: none.
+  metrics::Registry* metrics = nullptr;
 };
 
 class Outbox {
@@ -154,8 +158,13 @@ class Outbox {
                              const hub::notification::v1::PlannedRoute& route,
                              absl::Time now) const;
 
+  // hub_notification_attempts_total{channel, outcome} and
+  // hub_notification_messages_total{state}, by key "<channel>/<outcome>" and "<state>".
+  metrics::Counter* Counter(const std::string& key) const;
+
   const OutboxDeps deps_;
   const OutboxOptions options_;
+  std::map<std::string, metrics::Counter*> counters_;
   absl::Mutex random_mu_;
   uint64_t random_state_ ABSL_GUARDED_BY(random_mu_);
 };
