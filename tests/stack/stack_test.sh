@@ -211,6 +211,24 @@ check_endpoints a "$work/up-a2.out"
 check_answers a
 log "stack a is up again after down"
 
+# ---- 3b. the stack tells a victim: a report with a safe email address is acknowledged by
+# an email that reaches the stack's SMTP server over STARTTLS, and a letter to a safe address
+# reaches its Notify stand-in. Only once each, whatever else happens.
+intake_a="127.0.0.1:$(port_of a HUB_INTAKE_GRPC_PORT)"
+"$HUB_BUILD_DIR/bin/hubctl" submit --intake "$intake_a" "$repo/deploy/samples/01-violence-with-injury.json" \
+  "$repo/deploy/samples/06-burglary-elderly-victim.json" >"$work/submit-a.out" 2>&1 ||
+  fail "stack a: submitting samples failed: $(cat "$work/submit-a.out")"
+deadline=$((SECONDS + 60))
+until compgen -G "$dir_a/mail/*.eml" >/dev/null &&
+  grep -q '"type":"letter"' "$dir_a/notify/requests.jsonl" 2>/dev/null; do
+  ((SECONDS < deadline)) || fail "stack a: no email in $dir_a/mail or no letter in $dir_a/notify/requests.jsonl within 60s"
+  sleep 0.5
+done
+grep -lq "X-Sink-TLS: yes" "$dir_a"/mail/*.eml || fail "stack a: the email did not arrive over TLS"
+grep -l "Subject: Information for you" "$dir_a"/mail/*.eml >/dev/null ||
+  fail "stack a: no acknowledgement email in $dir_a/mail"
+log "stack a acknowledged the reports by email (SMTP, STARTTLS) and by letter (Notify stand-in)"
+
 # ---- 4. up on a running stack starts nothing
 before="$(pids_of a)"
 run_stack a up >"$work/up-a3.out" 2>"$work/up-a3.err" || fail "stack a: second up failed: $(cat "$work/up-a3.err")"
