@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "services/common/workdays/working_calendar.h"
+
 namespace hub::notification {
 namespace {
 
@@ -31,13 +33,7 @@ constexpr std::array<absl::string_view, 4> kSensitiveNeeds = {
 // open an hour late by the clock on the wall, which delays a message but never sends one
 // outside the window the victim gave in winter time.
 const absl::TimeZone& UkTimeZone() {
-  static const absl::TimeZone zone = [] {
-    absl::TimeZone london;
-    if (!absl::LoadTimeZone("Europe/London", &london)) {
-      return absl::UTCTimeZone();
-    }
-    return london;
-  }();
+  static const absl::TimeZone zone = workdays::LondonTimeZone();
   return zone;
 }
 

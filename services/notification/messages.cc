@@ -9,6 +9,7 @@
 #include "google/protobuf/util/time_util.h"
 
 #include "services/common/events/cloudevents.h"
+#include "services/common/workdays/working_calendar.h"
 #include "services/notification/contact_policy.h"
 #include "services/notification/outbox/message_store.h"
 #include "services/notification/templates/catalogue.h"
@@ -28,14 +29,8 @@ absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
 }
 
 const absl::TimeZone& London() {
-  static const auto* zone = [] {
-    auto* loaded = new absl::TimeZone();
-    if (!absl::LoadTimeZone("Europe/London", loaded)) {
-      *loaded = absl::UTCTimeZone();
-    }
-    return loaded;
-  }();
-  return *zone;
+  static const absl::TimeZone zone = workdays::LondonTimeZone();
+  return zone;
 }
 
 absl::CivilDay DayOf(const google::protobuf::Timestamp& timestamp) {
